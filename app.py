@@ -1,0 +1,56 @@
+"""Start Inkstone: read settings, build the objects, wire them, launch the UI.
+
+    python app.py [--host 127.0.0.1] [--port 7860] [--auth user:password]
+
+Nothing here runs at import time; ``make run`` calls this with the embedded default models.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+import os
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Inkstone writing studio")
+    parser.add_argument("--host", help="address to bind (default 127.0.0.1, $INKSTONE_HOST)")
+    parser.add_argument("--port", type=int, help="port (default 7860, $INKSTONE_PORT)")
+    parser.add_argument("--auth", help="user:password to require a login ($INKSTONE_AUTH)")
+    return parser.parse_args(argv)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def main(argv: list[str] | None = None) -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    logging.basicConfig(level=os.environ.get("INKSTONE_LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from knowledge import KnowledgeBase
+    from studio.settings import Settings
+    from studio.ui import build_demo
+
+    args = parse_args(argv)
+    settings = Settings.from_env(host=args.host, port=args.port, auth=args.auth)
+    if not _is_loopback(settings.host) and not settings.auth:
+        raise SystemExit(f"Refusing to serve on {settings.host} without a login: "
+                         "pass --auth user:password (or INKSTONE_AUTH).")
+    kb = KnowledgeBase.open(settings.knowledge)
+    demo = build_demo(kb)
+    auth = tuple(settings.auth.split(":", 1)) if settings.auth else None
+    demo.queue(max_size=64).launch(
+        server_name=settings.host, server_port=settings.port, auth=auth, share=False,
+        max_file_size=f"{settings.knowledge.max_upload_mb}mb",
+        allowed_paths=[], show_error=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,539 @@
+"""The knowledge base: documents in, passages out.
+
+SQL holds everything (collections, documents, chunks, embeddings, full-text index); the FAISS
+index is rebuilt or patched from SQL whenever the two disagree. Each document is written in
+one transaction together with its chunks, embeddings and full-text rows, so a failure or a
+killed process leaves either the whole document or none of it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path, PurePath
+from typing import Callable, Sequence
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from knowledge import lexical
+from knowledge.db import make_engine
+from knowledge.embedding import Embedder
+from knowledge.errors import InvalidQuery, NotFound, UnreadableFile, UserError
+from knowledge.ingestion import (FileOutcome, IngestProgress, PreparedDocument, clean_name,
+                                 embedding_text, load_file, prepare)
+from knowledge.migrations import KNOWLEDGE_MIGRATIONS, apply_migrations
+from knowledge.schema import Chunk, Collection, Document, KnowledgeState, utcnow
+from knowledge.search import Passage, reciprocal_rank_fusion
+from knowledge.settings import KnowledgeSettings
+from knowledge.vector_index import VectorIndex
+
+log = logging.getLogger(__name__)
+
+DEFAULT_COLLECTION = "default"
+SEARCH_MODES = ("hybrid", "dense", "lexical")
+# Chunks parsed ahead before one embedding pass: large enough that the model runs full
+# batches across many small files, small enough to show progress often.
+_EMBED_GROUP = 512
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    id: int
+    name: str
+    title: str
+    file_type: str
+    size_bytes: int
+    pages: int | None
+    chunks: int
+    status: str
+    error: str | None
+    collection: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class CollectionInfo:
+    id: int
+    name: str
+    documents: int
+
+
+ProgressCallback = Callable[[IngestProgress], None]
+
+
+class KnowledgeBase:
+    """Collections of documents, searchable by meaning and by words.
+
+    Build with :meth:`open` (from settings) or pass an engine and an embedder::
+
+        kb = KnowledgeBase.open(KnowledgeSettings(data_dir=Path("data")))
+        report = kb.add_files(["notes.md"])
+        passages = kb.search("what did I write about tides?", k=5)
+    """
+
+    def __init__(self, engine: Engine, embedder: Embedder, settings: KnowledgeSettings, *,
+                 check_model: bool = True):
+        self.engine = engine
+        self.embedder = embedder
+        self.settings = settings
+        self._index: VectorIndex | None = None
+        self._index_revision = -1
+        self._index_lock = threading.RLock()
+        apply_migrations(engine, KNOWLEDGE_MIGRATIONS)
+        if check_model:
+            self._check_embedding_model()
+
+    @classmethod
+    def open(cls, settings: KnowledgeSettings, *, embedder: Embedder | None = None,
+             check_model: bool = True) -> "KnowledgeBase":
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = make_engine(settings.url)
+        embedder = embedder or Embedder(settings.embedding_model,
+                                        batch_size=settings.embed_batch_size)
+        return cls(engine, embedder, settings, check_model=check_model)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def _write(self):
+        """A connection whose transaction takes the write lock up front (see knowledge.db)."""
+        return self.engine.connect().execution_options(write=True)
+
+    # --- state ------------------------------------------------------------------------------
+
+    def _state(self, conn) -> KnowledgeState:
+        row = conn.execute(select(KnowledgeState.revision, KnowledgeState.embedding_model,
+                                  KnowledgeState.embedding_dim).where(KnowledgeState.id == 1)).one()
+        return row
+
+    def _check_embedding_model(self) -> None:
+        with self.engine.connect() as conn:
+            state = self._state(conn)
+            chunks = conn.execute(select(func.count(Chunk.id))).scalar_one()
+        if chunks and state.embedding_model and state.embedding_model != self.embedder.model_id:
+            raise UserError(
+                f"The knowledge base was embedded with {state.embedding_model!r} but the settings "
+                f"name {self.embedder.model_id!r}. Run `python -m knowledge reindex --reembed` "
+                "to re-embed every chunk with the new model, or change the setting back.")
+
+    @staticmethod
+    def _bump_revision(conn, model_id: str | None = None, dim: int | None = None) -> None:
+        values = {"revision": KnowledgeState.revision + 1}
+        if model_id is not None:
+            values.update(embedding_model=model_id, embedding_dim=dim)
+        conn.execute(sa.update(KnowledgeState).where(KnowledgeState.id == 1).values(**values))
+
+    # --- the vector index -------------------------------------------------------------------
+
+    def index(self) -> VectorIndex:
+        """The vector index, loaded and checked against SQL (repaired if they disagree)."""
+        with self._index_lock:
+            if self._index is None:
+                with self.engine.connect() as conn:
+                    dim = self._state(conn).embedding_dim
+                index = VectorIndex(dim or self.embedder.dim, self.settings.index_type)
+                index.load(self.settings.index_path)
+                self._index = index
+            self.refresh()
+            return self._index
+
+    def refresh(self) -> bool:
+        """Bring the vector index in line with SQL if another writer (or a crash) moved SQL on.
+
+        Cheap when nothing changed (one row read). Returns True when the index changed.
+        """
+        with self._index_lock:
+            if self._index is None:
+                return False
+            with self.engine.connect() as conn:
+                revision = self._state(conn).revision
+                if revision == self._index_revision:
+                    return False
+                sql_ids = np.fromiter(conn.execute(select(Chunk.id)).scalars(), dtype=np.int64)
+                index_ids = self._index.ids()
+                missing = np.setdiff1d(sql_ids, index_ids)
+                extra = np.setdiff1d(index_ids, sql_ids)
+                if len(extra) and not self._index.supports_remove:
+                    self._index.reset()
+                    missing, extra = sql_ids, extra[:0]
+                self._index.remove(extra)
+                self._add_stored_vectors(conn, missing)
+                self._index_revision = revision
+            changed = bool(len(missing) or len(extra))
+            if changed:
+                log.info("vector index repaired from SQL: +%d -%d", len(missing), len(extra))
+                self._index.save(self.settings.index_path)
+            return changed
+
+    def _add_stored_vectors(self, conn, ids: np.ndarray) -> None:
+        for start in range(0, len(ids), 5000):
+            batch = [int(i) for i in ids[start : start + 5000]]
+            rows = conn.execute(select(Chunk.id, Chunk.embedding).where(Chunk.id.in_(batch))).all()
+            if rows:
+                vectors = np.frombuffer(b"".join(r.embedding for r in rows), dtype=np.float32)
+                self._index.add(np.array([r.id for r in rows], dtype=np.int64),
+                                vectors.reshape(len(rows), -1))
+
+    # --- collections ------------------------------------------------------------------------
+
+    def collections(self) -> list[CollectionInfo]:
+        with self.engine.connect() as conn:
+            counts = (select(Document.collection_id, func.count(Document.id).label("n"))
+                      .where(Document.status == "ready").group_by(Document.collection_id).subquery())
+            rows = conn.execute(select(Collection.id, Collection.name, func.coalesce(counts.c.n, 0))
+                                .outerjoin(counts, counts.c.collection_id == Collection.id)
+                                .order_by(Collection.name)).all()
+        return [CollectionInfo(r[0], r[1], int(r[2])) for r in rows]
+
+    @staticmethod
+    def _check_collection_name(name: str) -> str:
+        clean = " ".join(str(name or "").split())
+        if not clean:
+            raise InvalidQuery("A collection needs a name")
+        if len(clean) > 200:
+            raise InvalidQuery(f"A collection name must be at most 200 characters but has {len(clean)}")
+        return clean
+
+    def create_collection(self, name: str) -> CollectionInfo:
+        name = self._check_collection_name(name)
+        with self._write() as conn, conn.begin():
+            if conn.execute(select(Collection.id).where(Collection.name == name)).first():
+                raise InvalidQuery(f"A collection called {name!r} already exists")
+            new_id = conn.execute(sa.insert(Collection).values(name=name, created_at=utcnow())
+                                  .returning(Collection.id)).scalar_one()
+        return CollectionInfo(new_id, name, 0)
+
+    def rename_collection(self, old: str, new: str) -> None:
+        new = self._check_collection_name(new)
+        with self._write() as conn, conn.begin():
+            if conn.execute(select(Collection.id).where(Collection.name == new)).first():
+                raise InvalidQuery(f"A collection called {new!r} already exists")
+            done = conn.execute(sa.update(Collection).where(Collection.name == old)
+                                .values(name=new)).rowcount
+        if not done:
+            raise NotFound(f"There is no collection called {old!r}")
+
+    def delete_collection(self, name: str) -> int:
+        """Delete a collection and all its documents; returns how many documents went."""
+        with self.engine.connect() as conn:
+            collection_id = conn.execute(select(Collection.id).where(Collection.name == name)).scalar()
+            if collection_id is None:
+                raise NotFound(f"There is no collection called {name!r}")
+            doc_ids = list(conn.execute(select(Document.id).where(
+                Document.collection_id == collection_id)).scalars())
+        self._delete_documents(doc_ids, collection_id=collection_id)
+        return len(doc_ids)
+
+    def _collection_id(self, conn, name: str, *, create: bool) -> int:
+        name = self._check_collection_name(name)
+        found = conn.execute(select(Collection.id).where(Collection.name == name)).scalar()
+        if found is not None:
+            return found
+        if not create:
+            raise NotFound(f"There is no collection called {name!r}")
+        return conn.execute(sa.insert(Collection).values(name=name, created_at=utcnow())
+                            .returning(Collection.id)).scalar_one()
+
+    def _collection_ids(self, names: Sequence[str] | None) -> list[int] | None:
+        if names is None:
+            return None
+        if isinstance(names, str):
+            names = [names]
+        with self.engine.connect() as conn:
+            rows = dict(conn.execute(select(Collection.name, Collection.id)
+                                     .where(Collection.name.in_(list(names)))).all())
+        unknown = [n for n in names if n not in rows]
+        if unknown:
+            raise InvalidQuery(f"Unknown collection: {', '.join(map(repr, unknown))}")
+        return list(rows.values())
+
+    # --- documents --------------------------------------------------------------------------
+
+    def documents(self, collection: str | None = None) -> list[DocumentInfo]:
+        query = (select(Document, Collection.name).join(Collection)
+                 .order_by(Document.created_at.desc(), Document.id.desc()))
+        if collection is not None:
+            query = query.where(Collection.name == collection)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.with_only_columns(
+                Document.id, Document.name, Document.title, Document.file_type,
+                Document.size_bytes, Document.pages, Document.chunk_count, Document.status,
+                Document.error, Collection.name, Document.created_at)).all()
+        return [DocumentInfo(*row) for row in rows]
+
+    def document_text(self, document_id: int) -> str:
+        with self.engine.connect() as conn:
+            text = conn.execute(select(Document.text).where(Document.id == document_id)).first()
+        if text is None:
+            raise NotFound(f"There is no document with id {document_id}")
+        return text[0] or ""
+
+    def remove_document(self, document_id: int) -> None:
+        """Delete a document with its chunks, full-text rows and vectors."""
+        with self.engine.connect() as conn:
+            found = conn.execute(select(Document.id).where(Document.id == document_id)).first()
+        if found is None:
+            raise NotFound(f"There is no document with id {document_id}")
+        self._delete_documents([document_id])
+
+    def _delete_documents(self, doc_ids: list[int], *, collection_id: int | None = None) -> None:
+        with self._index_lock:
+            with self._write() as conn, conn.begin():
+                chunk_ids = list(conn.execute(select(Chunk.id).where(
+                    Chunk.document_id.in_(doc_ids))).scalars()) if doc_ids else []
+                lexical.remove(conn, chunk_ids)
+                for start in range(0, len(doc_ids), 500):
+                    batch = doc_ids[start : start + 500]
+                    conn.execute(sa.delete(Chunk).where(Chunk.document_id.in_(batch)))
+                    conn.execute(sa.delete(Document).where(Document.id.in_(batch)))
+                if collection_id is not None:
+                    conn.execute(sa.delete(Collection).where(Collection.id == collection_id))
+                self._bump_revision(conn)
+            if self._index is not None:
+                self.refresh()
+
+    # --- ingestion --------------------------------------------------------------------------
+
+    def add_files(self, files: Sequence[str | Path | tuple[str | Path, str]],
+                  collection: str = DEFAULT_COLLECTION,
+                  progress: ProgressCallback | None = None) -> list[FileOutcome]:
+        """Add files to ``collection`` (created if new); one :class:`FileOutcome` per file.
+
+        ``files`` are paths, or ``(path, original_name)`` pairs when the path is a temporary
+        upload. A file that cannot be read is reported and recorded as failed; the rest of
+        the batch still goes in. ``progress`` is called as files are parsed and chunks embedded.
+        """
+        items = [(Path(f[0]), clean_name(f[1])) if isinstance(f, tuple) else
+                 (Path(f), clean_name(Path(f).name)) for f in files]
+        with self._write() as conn, conn.begin():
+            collection_id = self._collection_id(conn, collection, create=True)
+        outcomes: list[FileOutcome | None] = [None] * len(items)
+        pending: list[tuple[int, PreparedDocument]] = []
+        seen: dict[str, str] = {}
+        counters = {"files": 0, "embedded": 0, "known": 0}
+
+        def report(current: str = "") -> None:
+            if progress is not None:
+                progress(IngestProgress(counters["files"], len(items), counters["embedded"],
+                                        counters["known"], current))
+
+        def flush() -> None:
+            if pending:
+                for position, outcome in self._store(pending, collection_id, counters, report):
+                    outcomes[position] = outcome
+                    counters["files"] += 1
+                pending.clear()
+                report()
+
+        report()
+        for position, (path, name) in enumerate(items):
+            report(name)
+            try:
+                loaded = load_file(path, name, self.settings)
+                duplicate = seen.get(loaded.sha256) or self._find_duplicate(collection_id, loaded.sha256)
+                if duplicate:
+                    outcomes[position] = FileOutcome(name, "duplicate", f"duplicate of {duplicate}")
+                    counters["files"] += 1
+                    continue
+                prepared = prepare(loaded, self.settings)
+            except UnreadableFile as exc:
+                outcomes[position] = self._record_failure(collection_id, path, name, str(exc))
+                counters["files"] += 1
+                continue
+            seen[loaded.sha256] = name
+            pending.append((position, prepared))
+            counters["known"] += len(prepared.chunks)
+            if sum(len(p.chunks) for _, p in pending) >= _EMBED_GROUP:
+                flush()
+        flush()
+        return outcomes  # type: ignore[return-value]
+
+    def _find_duplicate(self, collection_id: int, sha256: str) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(Document.name).where(
+                Document.collection_id == collection_id, Document.sha256 == sha256,
+                Document.status == "ready").limit(1)).scalar()
+
+    def _record_failure(self, collection_id: int, path: Path, name: str, message: str) -> FileOutcome:
+        try:
+            size = path.stat().st_size
+        except OSError:
+            size = 0
+        with self._write() as conn, conn.begin():
+            conn.execute(sa.delete(Document).where(
+                Document.collection_id == collection_id, Document.name == name,
+                Document.status == "failed"))
+            conn.execute(sa.insert(Document).values(
+                collection_id=collection_id, name=name,
+                file_type=PurePath(name).suffix.lstrip(".").lower()[:16] or "?",
+                size_bytes=size, sha256="", status="failed", error=message, chunk_count=0,
+                created_at=utcnow()))
+        return FileOutcome(name, "failed", message)
+
+    def _store(self, pending, collection_id, counters, report):
+        """Embed the pending documents' chunks together, then write each in its own transaction."""
+        texts = [embedding_text(p.parsed.title, c.headings, c.text)
+                 for _, p in pending for c in p.chunks]
+        vectors = []
+        for start in range(0, len(texts), 128):
+            vectors.append(self.embedder.encode(texts[start : start + 128]))
+            counters["embedded"] += len(vectors[-1])
+            report(pending[0][1].file.name)
+        matrix = np.concatenate(vectors) if vectors else np.zeros((0, 1), np.float32)
+
+        offset = 0
+        for position, prepared in pending:
+            n = len(prepared.chunks)
+            doc_vectors, doc_texts = matrix[offset : offset + n], texts[offset : offset + n]
+            offset += n
+            try:
+                document_id = self._write_document(collection_id, prepared, doc_texts, doc_vectors)
+            except SQLAlchemyError as exc:
+                log.exception("could not store %s", prepared.file.name)
+                yield position, FileOutcome(prepared.file.name, "failed",
+                                            f"could not be saved to the database ({type(exc).__name__})")
+                continue
+            yield position, FileOutcome(prepared.file.name, "added", "", document_id, n)
+        # One mechanism keeps FAISS in step with SQL for every writer, this process or another:
+        # the refresh adds the vectors just committed (read back from SQL) and saves the file.
+        self.index()
+
+    def _write_document(self, collection_id: int, prepared: PreparedDocument,
+                        texts: list[str], vectors: np.ndarray) -> int:
+        file, parsed = prepared.file, prepared.parsed
+        with self._write() as conn, conn.begin():
+            conn.execute(sa.delete(Document).where(
+                Document.collection_id == collection_id, Document.name == file.name,
+                Document.status == "failed"))
+            document_id = conn.execute(sa.insert(Document).values(
+                collection_id=collection_id, name=file.name, file_type=file.file_type,
+                size_bytes=len(file.data), sha256=file.sha256, status="ready",
+                title=parsed.title[:1000], pages=parsed.pages, chunk_count=len(prepared.chunks),
+                text=prepared.text, created_at=utcnow()).returning(Document.id)).scalar_one()
+            rows = [dict(document_id=document_id, ordinal=i, text=c.text, char_start=c.char_start,
+                         char_end=c.char_end, page=c.page, headings=" > ".join(c.headings),
+                         token_count=c.tokens, embedding=vectors[i].tobytes())
+                    for i, c in enumerate(prepared.chunks)]
+            chunk_ids = list(conn.scalars(
+                sa.insert(Chunk).returning(Chunk.id, sort_by_parameter_order=True), rows))
+            lexical.add(conn, list(zip(chunk_ids, texts)))
+            self._bump_revision(conn, self.embedder.model_id, vectors.shape[1])
+        return document_id
+
+    # --- search -----------------------------------------------------------------------------
+
+    def search(self, query: str, k: int = 5, collections: Sequence[str] | None = None,
+               mode: str = "hybrid") -> list[Passage]:
+        """The ``k`` passages that best match ``query``, best first.
+
+        ``mode`` is "hybrid" (dense and lexical fused by reciprocal rank), "dense" or
+        "lexical"; ``collections`` limits the search to those collection names.
+        """
+        if not isinstance(query, str) or not query.strip():
+            raise InvalidQuery("Type something to search for: the query is empty")
+        if not isinstance(k, int) or not 1 <= k <= 200:
+            raise InvalidQuery(f"`k` must be between 1 and 200 but is {k!r}")
+        if mode not in SEARCH_MODES:
+            raise InvalidQuery(f"`mode` must be one of {', '.join(SEARCH_MODES)} but is {mode!r}")
+        collection_ids = self._collection_ids(collections)
+        candidates = max(k, self.settings.fusion_candidates)
+
+        dense: list[tuple[int, float]] = []
+        lexical_hits: list[tuple[int, float]] = []
+        if mode in ("hybrid", "dense"):
+            vector = self.embedder.encode([query])[0]
+            allowed = None
+            if collection_ids is not None:
+                with self.engine.connect() as conn:
+                    allowed = np.fromiter(conn.execute(
+                        select(Chunk.id).join(Document).where(
+                            Document.collection_id.in_(collection_ids))).scalars(), dtype=np.int64)
+            dense = self.index().search(vector, candidates, allowed)
+        if mode in ("hybrid", "lexical"):
+            with self.engine.connect() as conn:
+                lexical_hits = lexical.search(conn, query, candidates, collection_ids)
+
+        if mode == "hybrid":
+            ranked = reciprocal_rank_fusion([[i for i, _ in dense], [i for i, _ in lexical_hits]])
+        else:
+            ranked = dense or lexical_hits
+        ranked = ranked[:k]
+        return self._passages(ranked, dict(dense), dict(lexical_hits))
+
+    def _passages(self, ranked, dense_scores, lexical_scores) -> list[Passage]:
+        if not ranked:
+            return []
+        ids = [i for i, _ in ranked]
+        with self.engine.connect() as conn:
+            rows = {r.id: r for r in conn.execute(
+                select(Chunk.id, Chunk.document_id, Chunk.text, Chunk.page, Chunk.char_start,
+                       Chunk.char_end, Chunk.headings, Document.name, Document.title,
+                       Collection.name.label("collection"))
+                .join(Document, Document.id == Chunk.document_id)
+                .join(Collection, Collection.id == Document.collection_id)
+                .where(Chunk.id.in_(ids)))}
+        return [Passage(chunk_id=i, document_id=r.document_id, document_name=r.name,
+                        document_title=r.title or r.name, collection=r.collection, text=r.text,
+                        page=r.page, char_start=r.char_start, char_end=r.char_end,
+                        headings=r.headings, score=score, dense_score=dense_scores.get(i),
+                        lexical_score=lexical_scores.get(i))
+                for i, score in ranked if (r := rows.get(i)) is not None]
+
+    # --- maintenance ------------------------------------------------------------------------
+
+    def reindex(self, *, reembed: bool = False, progress: ProgressCallback | None = None) -> int:
+        """Rebuild the vector index from SQL; with ``reembed``, embed every chunk again first
+        (after changing the embedding model). Returns the number of chunks indexed."""
+        with self._index_lock:
+            if reembed:
+                self._reembed(progress)
+            with self.engine.connect() as conn:
+                dim = self._state(conn).embedding_dim or self.embedder.dim
+                ids = np.fromiter(conn.execute(select(Chunk.id)).scalars(), dtype=np.int64)
+                index = VectorIndex(dim, self.settings.index_type)
+                self._index = index
+                self._add_stored_vectors(conn, ids)
+                self._index_revision = self._state(conn).revision
+            index.save(self.settings.index_path)
+            return len(index)
+
+    def _reembed(self, progress: ProgressCallback | None) -> None:
+        with self.engine.connect() as conn:
+            docs = conn.execute(select(Document.id, Document.title).where(
+                Document.status == "ready")).all()
+            total = conn.execute(select(func.count(Chunk.id))).scalar_one()
+        done = 0
+        for number, doc in enumerate(docs):
+            with self._write() as conn, conn.begin():
+                chunks = conn.execute(select(Chunk.id, Chunk.text, Chunk.headings).where(
+                    Chunk.document_id == doc.id).order_by(Chunk.ordinal)).all()
+                texts = [embedding_text(doc.title or "", tuple(c.headings.split(" > ")) if c.headings else (), c.text)
+                         for c in chunks]
+                vectors = self.embedder.encode(texts)
+                for chunk, vector in zip(chunks, vectors):
+                    conn.execute(sa.update(Chunk).where(Chunk.id == chunk.id)
+                                 .values(embedding=vector.tobytes()))
+                self._bump_revision(conn, self.embedder.model_id, vectors.shape[1])
+            done += len(chunks)
+            if progress:
+                progress(IngestProgress(number + 1, len(docs), done, total))
+        if not docs:
+            with self._write() as conn, conn.begin():
+                self._bump_revision(conn, self.embedder.model_id, self.embedder.dim)
+
+    def stats(self) -> dict:
+        """Sizes for the System tab and the CLI."""
+        with self.engine.connect() as conn:
+            documents = conn.execute(select(func.count(Document.id)).where(
+                Document.status == "ready")).scalar_one()
+            chunks = conn.execute(select(func.count(Chunk.id))).scalar_one()
+            state = self._state(conn)
+        return {"documents": documents, "chunks": chunks,
+                "indexed_vectors": len(self._index) if self._index is not None else None,
+                "index_type": self.settings.index_type, "embedding_model": self.embedder.model_id,
+                "embedding_dim": state.embedding_dim, "revision": state.revision}

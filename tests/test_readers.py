@@ -1,0 +1,127 @@
+"""Every reader on small generated files: the text a writer uploaded comes out, titled and paged."""
+
+import pytest
+
+from knowledge.encoding import decode_text, detect_encoding
+from knowledge.errors import UnreadableFile
+from knowledge.readers import read_document
+from tests.documents import docx_bytes, pdf_bytes
+
+ZH = "北京是中华人民共和国的首都，也是全国的政治和文化中心。长城是世界上最长的城墙。"
+ZH_TW = "臺北是中華民國的首都，也是臺灣的政治、經濟與文化中心。故宮博物院收藏豐富。"
+JA = "東京は日本の首都であり、世界でも有数の大都市です。多くの人が毎日電車で通勤しています。"
+FR = "Le café crème coûte trois euros – « très cher », dit-elle à la serveuse déjà fatiguée."
+DE = "Die Straße führt über die Brücke zum Schloß; Müller grüßt die Bäuerin freundlich."
+
+
+@pytest.mark.parametrize("text, encoding", [
+    (FR, "utf-8"), (FR, "utf-8-sig"), (ZH, "utf-16"), (FR, "utf-16-le"), (FR, "utf-16-be"),
+    (ZH, "gbk"), (ZH_TW, "big5"), (JA, "shift_jis"), (FR, "cp1252"), (DE, "latin-1"),
+])
+def test_text_encodings_are_detected_not_assumed(text, encoding):
+    data = text.encode(encoding)
+    assert decode_text(data) == text
+    doc = read_document(data, "notes.txt")
+    assert doc.blocks[0].text == text
+    assert doc.title == "notes"
+
+
+def test_cp1252_curly_quotes_are_not_control_characters():
+    data = "“Smart quotes” and an em dash — in a Windows file".encode("cp1252")
+    assert detect_encoding(data) == "cp1252"
+    assert decode_text(data).startswith("“Smart quotes”")
+
+
+def test_markdown_headings_title_and_links():
+    source = "# Tides\n\nThe moon pulls the [sea](https://x.example).\n\n## Spring tides\n\nBigger.\n"
+    doc = read_document(source.encode(), "tides.md")
+    assert doc.title == "Tides"
+    assert [b.text for b in doc.blocks] == ["Tides", "The moon pulls the sea.", "Spring tides", "Bigger."]
+    assert doc.blocks[3].headings == ("Tides", "Spring tides")
+    assert doc.blocks[2].is_heading
+
+
+def test_markdown_code_fence_is_not_a_heading():
+    doc = read_document(b"```\n# not a heading\n```\ntext", "code.md")
+    assert not any(b.is_heading for b in doc.blocks)
+
+
+def test_markdown_front_matter_title():
+    doc = read_document(b"---\ntitle: My Essay\n---\nBody text.", "x.md")
+    assert doc.title == "My Essay"
+    assert doc.blocks[0].text == "Body text."
+
+
+def test_html_keeps_main_text_and_drops_menus_and_scripts():
+    html = """<html><head><title>Field notes</title><script>var secret = 1;</script>
+    <style>p{}</style></head><body>
+    <nav><a href="/">Home</a> <a href="/about">About us</a></nav>
+    <div class="sidebar-menu">Subscribe now</div>
+    <article><h1>Herons</h1><p>Grey herons hunt <b>patiently</b> in shallow water.</p>
+    <h2>Nesting</h2><p onclick="alert(1)">They nest in colonies.</p>
+    <table><tr><td>Length</td><td>1 m</td></tr></table></article>
+    <footer>Copyright</footer></body></html>"""
+    doc = read_document(html.encode(), "herons.html")
+    text = "\n".join(b.text for b in doc.blocks)
+    assert doc.title == "Field notes"
+    assert "Grey herons hunt patiently in shallow water." in text
+    assert "Length | 1 m |" in text
+    for noise in ("secret", "Home", "About us", "Subscribe", "Copyright", "alert"):
+        assert noise not in text
+    nesting = next(b for b in doc.blocks if b.text == "They nest in colonies.")
+    assert nesting.headings == ("Herons", "Nesting")
+
+
+def test_html_declared_charset_is_honoured():
+    html = '<html><head><meta charset="gbk"><title>标题</title></head><body><p>' + ZH + "</p></body></html>"
+    doc = read_document(html.encode("gbk"), "zh.html")
+    assert doc.title == "标题"
+    assert doc.blocks[0].text == ZH
+
+
+def test_pdf_text_per_page_and_title():
+    data = pdf_bytes(["First page about glaciers.", "Second page about moraines."], title="Ice")
+    doc = read_document(data, "ice.pdf")
+    assert doc.title == "Ice"
+    assert doc.pages == 2
+    assert [(b.page, b.text.strip()) for b in doc.blocks] == [
+        (1, "First page about glaciers."), (2, "Second page about moraines.")]
+
+
+@pytest.mark.parametrize("data, reason", [
+    (pdf_bytes(["secret"], password="pw"), "is encrypted; remove the password"),
+    (pdf_bytes(["", ""], drawing_only=True), "has no text layer"),
+    (b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\ngarbage", "is damaged or not a PDF"),
+])
+def test_pdf_failures_say_what_to_do(data, reason):
+    with pytest.raises(UnreadableFile, match=reason):
+        read_document(data, "report.pdf")
+
+
+def test_docx_paragraphs_headings_and_tables():
+    data = docx_bytes([("h1", "Harbour report"), ("p", "Boats arrive at dawn."),
+                       ("h2", "Costs"), ("p", "Mooring is cheap. 停泊很便宜。")],
+                      table=[["Item", "Price"], ["Mooring", "5 EUR"]])
+    doc = read_document(data, "harbour.docx")
+    assert doc.title == "Harbour report"
+    texts = [b.text for b in doc.blocks]
+    assert "Boats arrive at dawn." in texts
+    assert "Item | Price\nMooring | 5 EUR" in texts
+    costs = next(b for b in doc.blocks if b.text.startswith("Mooring is cheap"))
+    assert costs.headings == ("Harbour report", "Costs")
+
+
+def test_docx_core_title_wins():
+    doc = read_document(docx_bytes([("p", "Body.")], title="Official Title"), "a.docx")
+    assert doc.title == "Official Title"
+
+
+@pytest.mark.parametrize("name, data, reason", [
+    ("photo.jpg", b"\xff\xd8\xff", "unsupported file type"),
+    ("noext", b"text", "unsupported file type"),
+    ("real.txt", pdf_bytes(["x"]), "is a PDF file with a .txt name"),
+    ("broken.docx", b"not a zip at all", "not a ZIP archive"),
+])
+def test_unsupported_or_lying_files(name, data, reason):
+    with pytest.raises(UnreadableFile, match=reason):
+        read_document(data, name)

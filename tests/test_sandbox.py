@@ -1,0 +1,38 @@
+"""A file that hangs or balloons its parser is cut off and reported; the batch goes on."""
+
+import pytest
+
+from knowledge.base import KnowledgeBase
+from knowledge.errors import UnreadableFile
+from knowledge.sandbox import read_document_bounded
+from knowledge.settings import KnowledgeSettings
+from tests.documents import pdf_bytes, zip_bomb_docx
+
+
+def test_parser_over_the_memory_bound_is_stopped():
+    # ~3 MB of HTML becomes tens of MB of parse tree: far over a 64 MB address-space bound.
+    data = ("<html><body>" + "<p>A paragraph of <b>ordinary</b> text.</p>" * 80_000).encode()
+    with pytest.raises(UnreadableFile, match="memory"):
+        read_document_bounded(data, "page.html", timeout_s=60, memory_mb=64)
+    # the same file parses when the bound allows it
+    assert read_document_bounded(data, "page.html", timeout_s=60, memory_mb=2048).blocks
+
+
+def test_parser_over_the_time_bound_is_stopped():
+    data = pdf_bytes(["A page of ordinary text."] * 200)
+    with pytest.raises(UnreadableFile, match="took longer than"):
+        read_document_bounded(data, "long.pdf", timeout_s=0.001, memory_mb=1024)
+
+
+def test_bounded_parse_returns_the_document():
+    doc = read_document_bounded(pdf_bytes(["Hello sandbox."]), "ok.pdf", timeout_s=60, memory_mb=1024)
+    assert doc.blocks[0].text.strip() == "Hello sandbox."
+
+
+def test_docx_zip_bomb_is_refused_and_the_batch_continues(tmp_path, embedder, make_file):
+    kb = KnowledgeBase.open(KnowledgeSettings(data_dir=tmp_path / "kb"), embedder=embedder)
+    bomb = make_file("bomb.docx", zip_bomb_docx(600))
+    good = make_file("good.txt", "Still here after the bomb.")
+    outcomes = kb.add_files([bomb, good])
+    assert outcomes[0].status == "failed" and "decompression bomb" in outcomes[0].message
+    assert outcomes[1].status == "added"
