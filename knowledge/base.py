@@ -28,7 +28,7 @@ from knowledge.ingestion import (FileOutcome, IngestProgress, PreparedDocument, 
                                  embedding_text, load_file, prepare)
 from knowledge.migrations import KNOWLEDGE_MIGRATIONS, apply_migrations
 from knowledge.schema import Chunk, Collection, Document, KnowledgeState, utcnow
-from knowledge.search import Passage, reciprocal_rank_fusion
+from knowledge.search import Passage, reciprocal_rank_fusion, relative_score_fusion
 from knowledge.settings import KnowledgeSettings
 from knowledge.vector_index import VectorIndex
 
@@ -379,12 +379,18 @@ class KnowledgeBase:
         """Embed the pending documents' chunks together, then write each in its own transaction."""
         texts = [embedding_text(p.parsed.title, c.headings, c.text)
                  for _, p in pending for c in p.chunks]
-        vectors = []
-        for start in range(0, len(texts), 128):
-            vectors.append(self.embedder.encode(texts[start : start + 128]))
-            counters["embedded"] += len(vectors[-1])
+        # Embed in order of length so each model batch pads little (measured: padding is
+        # what makes many small calls slower than one big one), then put vectors back in place.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        matrix = None
+        for start in range(0, len(order), 128):
+            positions = order[start : start + 128]
+            vectors = self.embedder.encode([texts[i] for i in positions])
+            if matrix is None:
+                matrix = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
+            matrix[positions] = vectors
+            counters["embedded"] += len(positions)
             report(pending[0][1].file.name)
-        matrix = np.concatenate(vectors) if vectors else np.zeros((0, 1), np.float32)
 
         offset = 0
         for position, prepared in pending:
@@ -431,7 +437,7 @@ class KnowledgeBase:
                mode: str = "hybrid") -> list[Passage]:
         """The ``k`` passages that best match ``query``, best first.
 
-        ``mode`` is "hybrid" (dense and lexical fused by reciprocal rank), "dense" or
+        ``mode`` is "hybrid" (dense and lexical fused, see ``KnowledgeSettings.fusion``), "dense" or
         "lexical"; ``collections`` limits the search to those collection names.
         """
         if not isinstance(query, str) or not query.strip():
@@ -458,8 +464,11 @@ class KnowledgeBase:
             with self.engine.connect() as conn:
                 lexical_hits = lexical.search(conn, query, candidates, collection_ids)
 
-        if mode == "hybrid":
+        if mode == "hybrid" and self.settings.fusion == "rrf":
             ranked = reciprocal_rank_fusion([[i for i, _ in dense], [i for i, _ in lexical_hits]])
+        elif mode == "hybrid":
+            weight = self.settings.fusion_dense_weight
+            ranked = relative_score_fusion([dense, lexical_hits], [weight, 1.0 - weight])
         else:
             ranked = dense or lexical_hits
         ranked = ranked[:k]

@@ -23,7 +23,7 @@ class Embedder:
     ``model`` is a model folder or hub id; empty means the packaged all-MiniLM-L6-v2.
     """
 
-    def __init__(self, model: str = "", *, device: str | None = None, batch_size: int = 64):
+    def __init__(self, model: str = "", *, device: str | None = None, batch_size: int = 16):
         self.model_id = model or DEFAULT_MODEL_NAME
         self._source = model or None
         self.device = device

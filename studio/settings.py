@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 
 from knowledge.settings import KnowledgeSettings
+from studio.ops import Limits
 
 
 @dataclass(frozen=True)
@@ -16,12 +17,21 @@ class Settings:
     port: int = 7860
     # "user:password" enables Gradio's login; required when binding to a public address.
     auth: str = ""
+    # Text model: a transformers folder or hub id; empty means the packaged SmolLM2 GGUF.
+    text_model: str = ""
+    # An OpenAI-compatible server (vLLM, TGI, Ollama, llama.cpp) instead of a local model,
+    # e.g. http://gpu-box:8000/v1; text_model then names the model on that server.
+    text_api_url: str = ""
+    text_api_key: str = ""
+    limits: Limits = field(default_factory=Limits)
 
     def __post_init__(self) -> None:
         if not 1 <= self.port <= 65535:
             raise ValueError(f"`port` must be between 1 and 65535 but is {self.port}")
         if self.auth and ":" not in self.auth:
             raise ValueError("`auth` must look like user:password")
+        if self.text_api_url and not self.text_model:
+            raise ValueError("`text_model` must name the server's model when `text_api_url` is set")
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -30,6 +40,14 @@ class Settings:
             host=os.environ.get("INKSTONE_HOST", "127.0.0.1"),
             port=int(os.environ.get("INKSTONE_PORT", "7860")),
             auth=os.environ.get("INKSTONE_AUTH", ""),
+            text_model=os.environ.get("INKSTONE_TEXT_MODEL", ""),
+            text_api_url=os.environ.get("INKSTONE_TEXT_API_URL", ""),
+            text_api_key=os.environ.get("INKSTONE_TEXT_API_KEY", ""),
+            limits=Limits(
+                max_prompt_chars=int(os.environ.get("INKSTONE_MAX_PROMPT_CHARS", "8000")),
+                max_new_tokens=int(os.environ.get("INKSTONE_MAX_NEW_TOKENS", "1024")),
+                max_concurrent_generations=int(os.environ.get("INKSTONE_MAX_CONCURRENT_GENERATIONS", "1")),
+            ),
         )
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

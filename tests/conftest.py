@@ -82,3 +82,41 @@ def make_file(tmp_path):
         return path
 
     return write
+
+
+@pytest.fixture(scope="session")
+def tiny_text_model(tmp_path_factory) -> str:
+    """A tiny Llama causal LM built from config with seeded random weights and SmolLM2's real
+    tokenizer (read from the packaged GGUF), saved as a normal transformers folder, so tests
+    load it through the same code path as a writer's own model."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    from studio.text_generation import packaged_gguf_path
+
+    folder = tmp_path_factory.mktemp("tiny-llama")
+    gguf = packaged_gguf_path()
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
+                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                         max_position_embeddings=1024, bos_token_id=tokenizer.bos_token_id,
+                         eos_token_id=tokenizer.eos_token_id, tie_word_embeddings=True)
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return str(folder)
+
+
+@pytest.fixture(scope="session")
+def tiny_generator(tiny_text_model, tmp_path_factory):
+    from studio.text_generation import TransformersGenerator
+
+    return TransformersGenerator(tiny_text_model, cache_dir=tmp_path_factory.mktemp("models"))
+
+
+@pytest.fixture(scope="session")
+def default_generator(tmp_path_factory):
+    """The real default model (packaged SmolLM2 GGUF), converted once per session."""
+    from studio.text_generation import TransformersGenerator
+
+    return TransformersGenerator("", cache_dir=tmp_path_factory.mktemp("models"))

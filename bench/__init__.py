@@ -1,0 +1,1 @@
+"""Benchmarks: one command each, printing the figures that docs/BENCHMARKS.md records."""

@@ -1,0 +1,82 @@
+"""Ingestion throughput against raw embedding throughput on the same chunks.
+
+    python -m bench.ingestion --path ../shared/data/books/en/war-and-peace.txt [--max-chars N]
+    python -m bench.ingestion --path ../shared/data/ir/cranfield --beir [--max-files N]
+
+Adds the input through ``KnowledgeBase.add_files`` (read, chunk, embed, write SQL + FTS,
+update FAISS), then calls the embedder's ``encode()`` alone on exactly the texts that were
+embedded. The ratio says how much of ingestion is the model (1.0 = nothing else costs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--path", required=True, type=Path)
+    parser.add_argument("--beir", action="store_true", help="path is a BEIR folder: one file per record")
+    parser.add_argument("--max-files", type=int, default=0)
+    parser.add_argument("--max-chars", type=int, default=0, help="cut a single file to this size")
+    args = parser.parse_args(argv)
+
+    import sqlalchemy as sa
+
+    from knowledge import KnowledgeBase, KnowledgeSettings
+    from knowledge.ingestion import embedding_text
+    from knowledge.schema import Chunk, Document
+
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "in"
+        source.mkdir()
+        if args.beir:
+            records = [json.loads(l) for l in (args.path / "corpus.jsonl").open(encoding="utf-8")]
+            if args.max_files:
+                records = records[: args.max_files]
+            files = []
+            for r in records:
+                path = source / f"{r['_id']}.md"
+                path.write_text(f"# {r.get('title', '')}\n\n{r['text']}\n", encoding="utf-8")
+                files.append(path)
+        else:
+            data = args.path.read_bytes()
+            if args.max_chars:
+                data = data.decode("utf-8", errors="ignore")[: args.max_chars].encode("utf-8")
+            files = [source / args.path.name]
+            files[0].write_bytes(data)
+
+        kb = KnowledgeBase.open(KnowledgeSettings(data_dir=Path(tmp) / "data"))
+        kb.embedder.encode(["warm up"])
+        started = time.perf_counter()
+        outcomes = kb.add_files(files)
+        ingest_s = time.perf_counter() - started
+        chunks = sum(o.chunks for o in outcomes)
+
+        with kb.engine.connect() as conn:
+            rows = conn.execute(sa.select(Document.title, Chunk.headings, Chunk.text)
+                                .join(Document, Document.id == Chunk.document_id)).all()
+        texts = [embedding_text(t or "", tuple(h.split(" > ")) if h else (), x) for t, h, x in rows]
+        started = time.perf_counter()
+        kb.embedder.encode(texts)
+        encode_s = time.perf_counter() - started
+
+        print(f"input     {args.path} ({len(files)} files)")
+        print(f"machine   {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+              f"batch {kb.embedder.batch_size}")
+        print(f"ingest    {chunks} chunks in {ingest_s:.1f} s = {chunks / ingest_s:.1f} chunks/s")
+        print(f"encode()  {len(texts)} texts in {encode_s:.1f} s = {len(texts) / encode_s:.1f} chunks/s")
+        print(f"ratio     {(chunks / ingest_s) / (len(texts) / encode_s):.2f} (ingestion / raw encode)")
+        kb.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+"""Generation history and provenance in SQL: every draft (and later every image) with what made it.
+
+A record holds the request, the brief, the passages (ids and a snapshot of their text), the
+exact messages sent to the model, model id and backend, sampling settings and seed, the output,
+timings, and the record it revised, so versions form a chain that can be listed and diffed, and
+a record can be re-run to reproduce its output.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from sqlalchemy import Connection, Engine
+
+from knowledge.errors import NotFound
+from knowledge.migrations import Migration, apply_migrations
+
+_META = sa.MetaData()
+GENERATIONS = sa.Table(
+    "generations", _META,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # "text" | "image"
+    sa.Column("parent_id", sa.Integer, sa.ForeignKey("generations.id", ondelete="SET NULL")),
+    sa.Column("status", sa.String(16), nullable=False),  # "done" | "cancelled" | "failed"
+    sa.Column("action", sa.String(32), nullable=False),  # "write", "rewrite", "continue", ...
+    sa.Column("request", sa.Text, nullable=False),  # JSON
+    sa.Column("brief", sa.Text, nullable=False),  # JSON
+    sa.Column("passages", sa.Text, nullable=False),  # JSON list of passage snapshots
+    sa.Column("messages", sa.Text, nullable=False),  # JSON: exactly what the model saw
+    sa.Column("model_id", sa.Text, nullable=False),
+    sa.Column("backend", sa.String(32), nullable=False),
+    sa.Column("settings", sa.Text, nullable=False),  # JSON sampling settings, seed included
+    sa.Column("seed", sa.BigInteger),
+    sa.Column("output", sa.Text, nullable=False),
+    sa.Column("cited", sa.Text, nullable=False),  # JSON list of cited passage numbers
+    sa.Column("timings", sa.Text, nullable=False),  # JSON stage -> seconds
+    sa.Column("error", sa.Text),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+def _create_history(conn: Connection) -> None:
+    # GENERATIONS is the table as of this migration. A later migration that changes the
+    # table must first copy today's definition in here, so this step stays frozen.
+    meta = sa.MetaData()
+    GENERATIONS.to_metadata(meta)
+    meta.create_all(conn)
+    conn.execute(sa.text("CREATE INDEX ix_generations_parent ON generations (parent_id)"))
+    conn.execute(sa.text("CREATE INDEX ix_generations_created ON generations (created_at)"))
+
+
+STUDIO_MIGRATIONS = [Migration("studio-0001-history", _create_history)]
+
+
+@dataclass(frozen=True)
+class GenerationRecord:
+    id: int
+    kind: str
+    parent_id: int | None
+    status: str
+    action: str
+    request: dict
+    brief: dict
+    passages: list[dict]
+    messages: list[dict]
+    model_id: str
+    backend: str
+    settings: dict
+    seed: int | None
+    output: str
+    cited: list[int]
+    timings: dict
+    error: str | None
+    created_at: datetime
+
+
+class History:
+    """Reads and writes generation records. Build with the studio's engine."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        apply_migrations(engine, STUDIO_MIGRATIONS)
+
+    def record(self, *, kind: str, action: str, status: str, request: dict, brief: dict,
+               passages: list[dict], messages: list[dict], model_id: str, backend: str,
+               settings: dict, seed: int | None, output: str, cited: list[int], timings: dict,
+               parent_id: int | None = None, error: str | None = None) -> int:
+        """Store one generation in one transaction; returns its id."""
+        values = dict(kind=kind, action=action, status=status, parent_id=parent_id,
+                      request=json.dumps(request, ensure_ascii=False),
+                      brief=json.dumps(brief, ensure_ascii=False),
+                      passages=json.dumps(passages, ensure_ascii=False),
+                      messages=json.dumps(messages, ensure_ascii=False), model_id=model_id,
+                      backend=backend, settings=json.dumps(settings), seed=seed, output=output,
+                      cited=json.dumps(cited), timings=json.dumps(timings), error=error,
+                      created_at=datetime.now(timezone.utc))
+        with self.engine.connect().execution_options(write=True) as conn, conn.begin():
+            return conn.execute(GENERATIONS.insert().values(**values)
+                                .returning(GENERATIONS.c.id)).scalar_one()
+
+    def get(self, generation_id: int) -> GenerationRecord:
+        with self.engine.connect() as conn:
+            row = conn.execute(GENERATIONS.select().where(GENERATIONS.c.id == generation_id)).first()
+        if row is None:
+            raise NotFound(f"There is no generation with id {generation_id}")
+        return _record(row)
+
+    def list(self, *, kind: str | None = None, limit: int = 100) -> list[GenerationRecord]:
+        """Newest first."""
+        query = GENERATIONS.select().order_by(GENERATIONS.c.id.desc()).limit(limit)
+        if kind:
+            query = query.where(GENERATIONS.c.kind == kind)
+        with self.engine.connect() as conn:
+            return [_record(row) for row in conn.execute(query)]
+
+    def chain(self, generation_id: int) -> list[GenerationRecord]:
+        """The versions leading to ``generation_id``, oldest first (the first draft, its
+        revisions, ..., this one)."""
+        versions = [self.get(generation_id)]
+        seen = {generation_id}
+        while versions[0].parent_id is not None and versions[0].parent_id not in seen:
+            seen.add(versions[0].parent_id)
+            try:
+                versions.insert(0, self.get(versions[0].parent_id))
+            except NotFound:
+                break
+        return versions
+
+    def diff(self, old_id: int, new_id: int) -> str:
+        """A unified diff of two generations' outputs, line by line."""
+        old, new = self.get(old_id), self.get(new_id)
+        return "".join(difflib.unified_diff(
+            old.output.splitlines(keepends=True), new.output.splitlines(keepends=True),
+            fromfile=f"version {old_id}", tofile=f"version {new_id}"))
+
+    def delete(self, generation_id: int) -> None:
+        with self.engine.connect().execution_options(write=True) as conn, conn.begin():
+            # revisions of a deleted draft keep their text; they just lose their parent link
+            conn.execute(GENERATIONS.update().where(GENERATIONS.c.parent_id == generation_id)
+                         .values(parent_id=None))
+            deleted = conn.execute(GENERATIONS.delete().where(GENERATIONS.c.id == generation_id)).rowcount
+        if not deleted:
+            raise NotFound(f"There is no generation with id {generation_id}")
+
+
+def _record(row) -> GenerationRecord:
+    return GenerationRecord(
+        id=row.id, kind=row.kind, parent_id=row.parent_id, status=row.status, action=row.action,
+        request=json.loads(row.request), brief=json.loads(row.brief),
+        passages=json.loads(row.passages), messages=json.loads(row.messages),
+        model_id=row.model_id, backend=row.backend, settings=json.loads(row.settings),
+        seed=row.seed, output=row.output, cited=json.loads(row.cited),
+        timings=json.loads(row.timings), error=row.error, created_at=row.created_at)

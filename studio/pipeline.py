@@ -1,0 +1,268 @@
+"""The studio facade: a writer's request through the founding chain, as a stream of events.
+
+    interface -> understanding -> knowledge base -> generator model -> content generation -> ops
+
+``Studio.write()`` and ``Studio.revise()`` yield :class:`BriefReady`, :class:`PassagesFound`,
+:class:`TextDelta` events and finally one :class:`DraftReady`, so a UI can show each stage as
+it happens. No gradio here.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from dataclasses import asdict, dataclass, field, replace
+from typing import Iterator
+
+from knowledge import KnowledgeBase, Passage
+from studio.citations import attribute
+from studio.errors import StudioError
+from studio.history import History
+from studio.ops import Ops
+from studio.prompts import compose
+from studio.text_generation import GenerationSettings, TextGenerator
+from studio.understanding import Brief, WriteRequest, understand
+
+REVISIONS = ("continue", "rewrite", "expand", "shorten")
+_REVISION_TASKS = {
+    "continue": "Continue the draft below from where it stops, in the same voice. Write only the new text.",
+    "rewrite": "Rewrite the text below: clearer and better organised, same facts and meaning.",
+    "expand": "Expand the text below with more detail and examples from the sources.",
+    "shorten": "Shorten the text below to about half its length, keeping the key points.",
+}
+# Passages retrieved for a request; the prompt keeps as many as fit the context window.
+RETRIEVE_K = 6
+
+
+@dataclass(frozen=True)
+class Draft:
+    generation_id: int
+    text: str
+    passages: list[Passage]
+    cited: tuple[int, ...]
+    uncited: tuple[int, ...]
+    brief: Brief
+    model_id: str
+    backend: str
+    settings: GenerationSettings
+    status: str  # "done" | "cancelled"
+    parent_id: int | None = None
+    timings: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BriefReady:
+    brief: Brief
+
+
+@dataclass(frozen=True)
+class PassagesFound:
+    passages: list[Passage]
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class DraftReady:
+    draft: Draft
+
+
+Event = BriefReady | PassagesFound | TextDelta | DraftReady
+
+
+def passage_snapshot(number: int, p: Passage) -> dict:
+    return {"n": number, "chunk_id": p.chunk_id, "document_id": p.document_id,
+            "document": p.document_name, "title": p.document_title, "collection": p.collection,
+            "page": p.page, "char_start": p.char_start, "char_end": p.char_end,
+            "headings": p.headings, "score": p.score, "text": p.text}
+
+
+def passage_from_snapshot(s: dict) -> Passage:
+    return Passage(chunk_id=s["chunk_id"], document_id=s["document_id"], document_name=s["document"],
+                   document_title=s["title"], collection=s["collection"], text=s["text"],
+                   page=s["page"], char_start=s["char_start"], char_end=s["char_end"],
+                   headings=s["headings"], score=s["score"])
+
+
+class Studio:
+    """Writes grounded drafts. Built by ``app.py`` from its parts; holds no per-user state."""
+
+    def __init__(self, kb: KnowledgeBase, generator: TextGenerator, history: History, ops: Ops):
+        self.kb = kb
+        self.generator = generator
+        self.history = history
+        self.ops = ops
+
+    # --- write ------------------------------------------------------------------------------
+
+    def write(self, request: WriteRequest, settings: GenerationSettings = GenerationSettings(),
+              cancel: threading.Event | None = None) -> Iterator[Event]:
+        """Write a draft for ``request``, streaming events; the last one is :class:`DraftReady`."""
+        with self.ops.request("write") as log:
+            # 1. check inputs
+            prompt = (request.prompt or "").strip()
+            if not prompt:
+                raise StudioError("Say what to write: the request is empty.")
+            self.ops.check_prompt(prompt + request.source_text)
+            settings = self._settle(settings)
+
+            # 2. understand
+            with log.stage("understand"):
+                brief = understand(request)
+            if brief.task == "image":
+                raise StudioError("This asks for a picture, not text: use the Images tab.")
+            yield BriefReady(brief)
+
+            # 3. retrieve
+            with log.stage("retrieve"):
+                passages = self.kb.search(brief.query, k=RETRIEVE_K, collections=request.collections) \
+                    if self.kb.stats()["chunks"] else []
+            yield PassagesFound(passages)
+
+            # 4. compose
+            with log.stage("compose"):
+                composition = compose(
+                    brief, passages, prompt=prompt, source_text=request.source_text,
+                    count_tokens=self.generator.count_tokens,
+                    context_window=self.generator.context_window,
+                    max_new_tokens=settings.max_new_tokens)
+
+            # 5.-7. generate, link citations, record
+            yield from self._generate_and_record(
+                log, action="write", request=asdict(request), brief=brief,
+                passages=composition.passages, messages=composition.messages,
+                settings=settings, cancel=cancel, parent_id=None, prefix="")
+
+    # --- revise -----------------------------------------------------------------------------
+
+    def revise(self, generation_id: int, instruction: str, *, selection: str = "",
+               settings: GenerationSettings = GenerationSettings(),
+               cancel: threading.Event | None = None) -> Iterator[Event]:
+        """Continue / rewrite / expand / shorten a stored draft, or only ``selection`` of it.
+
+        The new version is recorded with the old one as its parent; with a selection, the
+        revised passage replaces the selection inside the whole draft.
+        """
+        with self.ops.request(instruction if instruction in REVISIONS else "revise") as log:
+            # 1. check inputs
+            if instruction not in REVISIONS:
+                raise StudioError(f"`instruction` must be one of {', '.join(REVISIONS)} but is {instruction!r}")
+            parent = self.history.get(generation_id)
+            if parent.kind != "text":
+                raise StudioError(f"Generation {generation_id} is not a text draft")
+            if instruction == "continue" and selection:
+                raise StudioError("`continue` works on the whole draft; clear the selection.")
+            if selection and selection not in parent.output:
+                raise StudioError("The selected text is not in this draft any more; select it again.")
+            settings = self._settle(settings)
+            target = selection or parent.output
+            self.ops.check_prompt(target)
+
+            # 2. understand: the original brief, re-aimed at the revision
+            with log.stage("understand"):
+                brief = Brief(**{**parent.brief, "keywords": tuple(parent.brief["keywords"]),
+                                 "constraints": tuple(parent.brief["constraints"])})
+                if instruction == "shorten":
+                    brief = replace(brief, length="short", target_words=max(50, len(target.split()) // 2))
+            yield BriefReady(brief)
+
+            # 3. retrieve: the sources the draft was written from
+            passages = [passage_from_snapshot(s) for s in parent.passages]
+            yield PassagesFound(passages)
+
+            # 4. compose: same sources, the revision task, the text to revise
+            with log.stage("compose"):
+                task_brief = replace(brief, form="rewrite" if instruction != "expand" else "expand")
+                composition = compose(
+                    task_brief, passages, prompt=_REVISION_TASKS[instruction], source_text=target,
+                    count_tokens=self.generator.count_tokens,
+                    context_window=self.generator.context_window,
+                    max_new_tokens=settings.max_new_tokens)
+
+            # 5.-7. generate, splice into the draft, link citations, record
+            if instruction == "continue":
+                prefix, suffix = parent.output.rstrip() + "\n\n", ""
+            elif selection:
+                start = parent.output.index(selection)
+                prefix, suffix = parent.output[:start], parent.output[start + len(selection):]
+            else:
+                prefix, suffix = "", ""
+            yield from self._generate_and_record(
+                log, action=instruction, request={"instruction": instruction, "selection": selection,
+                                                  "revises": generation_id},
+                brief=brief, passages=composition.passages, messages=composition.messages,
+                settings=settings, cancel=cancel, parent_id=generation_id, prefix=prefix,
+                suffix=suffix)
+
+    # --- re-run -----------------------------------------------------------------------------
+
+    def rerun(self, generation_id: int, cancel: threading.Event | None = None) -> Iterator[Event]:
+        """Generate again from a stored record: the same messages, settings and seed. With the
+        same model on CPU the output is the same."""
+        with self.ops.request("rerun") as log:
+            record = self.history.get(generation_id)
+            if record.kind != "text":
+                raise StudioError(f"Generation {generation_id} is not a text draft")
+            if record.model_id != self.generator.model_id:
+                raise StudioError(f"Generation {generation_id} was made with {record.model_id}; "
+                                  f"this studio runs {self.generator.model_id}.")
+            brief = Brief(**{**record.brief, "keywords": tuple(record.brief["keywords"]),
+                             "constraints": tuple(record.brief["constraints"])})
+            passages = [passage_from_snapshot(s) for s in record.passages]
+            yield BriefReady(brief)
+            yield PassagesFound(passages)
+            yield from self._generate_and_record(
+                log, action="rerun", request={"reruns": generation_id, **record.request},
+                brief=brief, passages=passages, messages=record.messages,
+                settings=GenerationSettings(**record.settings), cancel=cancel,
+                parent_id=record.parent_id, prefix="")
+
+    # --- shared steps -----------------------------------------------------------------------
+
+    def _settle(self, settings: GenerationSettings) -> GenerationSettings:
+        settings.check(max_new_tokens_limit=self.ops.limits.max_new_tokens)
+        if settings.seed is None:
+            settings = replace(settings, seed=random.randrange(2**31))
+        return settings
+
+    def _generate_and_record(self, log, *, action, request, brief, passages, messages, settings,
+                             cancel, parent_id, prefix, suffix="") -> Iterator[Event]:
+        cancel = cancel or threading.Event()
+        pieces: list[str] = []
+        # 5. generate, streaming
+        with self.ops.generation_slot():
+            began = time.perf_counter()
+            with log.stage("generate"):
+                for piece in self.generator.stream(messages, settings, cancel):
+                    if not pieces:
+                        log.facts["first_token_s"] = round(time.perf_counter() - began, 3)
+                    pieces.append(piece)
+                    yield TextDelta(piece)
+        generated = "".join(pieces).strip()
+        log.facts.update(output_chars=len(generated), cancelled=cancel.is_set(),
+                         model=self.generator.model_id, seed=settings.seed)
+
+        # 6. content generation: splice, check and add citations
+        with log.stage("attribute"):
+            attribution = attribute(prefix + generated + suffix, passages, self.kb.embedder.encode)
+
+        # 7. record in history
+        status = "cancelled" if cancel.is_set() else "done"
+        snapshots = [passage_snapshot(i, p) for i, p in enumerate(passages, start=1)]
+        with log.stage("record"):
+            generation_id = self.history.record(
+                kind="text", action=action, status=status, request=request, brief=asdict(brief),
+                passages=snapshots, messages=messages, model_id=self.generator.model_id,
+                backend=self.generator.backend, settings=settings.as_dict(), seed=settings.seed,
+                output=attribution.text, cited=list(attribution.cited), timings=dict(log.stages),
+                parent_id=parent_id)
+        log.facts["generation_id"] = generation_id
+        yield DraftReady(Draft(
+            generation_id=generation_id, text=attribution.text, passages=list(passages),
+            cited=attribution.cited, uncited=attribution.uncited, brief=brief,
+            model_id=self.generator.model_id, backend=self.generator.backend, settings=settings,
+            status=status, parent_id=parent_id, timings=dict(log.stages)))

