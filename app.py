@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     logging.basicConfig(level=os.environ.get("INKSTONE_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from knowledge import KnowledgeBase
+    from studio.build import build_studio
     from studio.settings import Settings
     from studio.ui import build_demo
 
@@ -43,8 +43,8 @@ def main(argv: list[str] | None = None) -> None:
     if not _is_loopback(settings.host) and not settings.auth:
         raise SystemExit(f"Refusing to serve on {settings.host} without a login: "
                          "pass --auth user:password (or INKSTONE_AUTH).")
-    kb = KnowledgeBase.open(settings.knowledge)
-    demo = build_demo(kb)
+    studio = build_studio(settings)
+    demo = build_demo(studio)
     auth = tuple(settings.auth.split(":", 1)) if settings.auth else None
     demo.queue(max_size=64).launch(
         server_name=settings.host, server_port=settings.port, auth=auth, share=False,

@@ -102,7 +102,7 @@ def prepare(file: LoadedFile, settings: KnowledgeSettings) -> PreparedDocument:
     else:
         parsed = read_document(file.data, file.name)
     if not parsed.has_text:
-        raise UnreadableFile(f"{file.name}: contains no text to add")
+        raise UnreadableFile(f"{file.name}: contains no text to add (it is blank, or holds only images or empty tables)")
     chunks = chunk_document(parsed, max_tokens=settings.chunk_tokens,
                             overlap_tokens=settings.chunk_overlap)
     return PreparedDocument(file, parsed, document_text(parsed), chunks)

@@ -243,12 +243,15 @@ class TransformersGenerator:
                 torch.manual_seed(settings.seed)
             worker = threading.Thread(target=run, name="text-generation", daemon=True)
             worker.start()
+            finished = False
             try:
                 for piece in streamer:
                     if piece:
                         yield piece
+                finished = True
             finally:
-                cancel.set() if failure else None
+                if not finished:
+                    cancel.set()  # the reader went away: stop the model instead of waiting it out
                 worker.join()
         if failure:
             raise failure[0]
