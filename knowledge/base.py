@@ -273,6 +273,13 @@ class KnowledgeBase:
             raise NotFound(f"There is no document with id {document_id}")
         return text[0] or ""
 
+    def chunk_text(self, chunk_id: int) -> str:
+        with self.engine.connect() as conn:
+            text = conn.execute(select(Chunk.text).where(Chunk.id == chunk_id)).scalar()
+        if text is None:
+            raise NotFound(f"There is no passage with id {chunk_id}")
+        return text
+
     def remove_document(self, document_id: int) -> None:
         """Delete a document with its chunks, full-text rows and vectors."""
         with self.engine.connect() as conn:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from knowledge import KnowledgeBase
 from studio.history import History
+from studio.image_generation import ImageGenerator
 from studio.ops import Ops
 from studio.pipeline import Studio
 from studio.settings import Settings
@@ -22,4 +23,7 @@ def text_generator(settings: Settings) -> TextGenerator:
 def build_studio(settings: Settings, *, kb: KnowledgeBase | None = None,
                  generator: TextGenerator | None = None) -> Studio:
     kb = kb or KnowledgeBase.open(settings.knowledge)
-    return Studio(kb, generator or text_generator(settings), History(kb.engine), Ops(settings.limits))
+    images = ImageGenerator(settings.image_model, memory=settings.image_memory)
+    return Studio(kb, generator or text_generator(settings), History(kb.engine), Ops(settings.limits),
+                  images=images, images_dir=settings.knowledge.data_dir / "images",
+                  image_limits=settings.image_limits)

@@ -9,15 +9,21 @@ it happens. No gradio here.
 
 from __future__ import annotations
 
+import queue
 import random
 import threading
 import time
+import uuid
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Iterator
 
 from knowledge import KnowledgeBase, Passage
 from studio.citations import attribute
-from studio.errors import StudioError
+from studio.errors import ModelUnavailable, StudioError
+from studio.illustration import STYLE_QUERY, DerivedPrompt, derive_image_prompt, style_terms
+from studio.image_generation import (NOT_CONFIGURED, ImageGenerator, ImageLimits, ImageSettings,
+                                     check_image_settings, save_png)
 from studio.history import History
 from studio.ops import Ops
 from studio.prompts import compose
@@ -71,7 +77,34 @@ class DraftReady:
     draft: Draft
 
 
-Event = BriefReady | PassagesFound | TextDelta | DraftReady
+@dataclass(frozen=True)
+class PromptReady:
+    prompt: str  # the prompt the image model gets (English)
+
+
+@dataclass(frozen=True)
+class ImageProgress:
+    step: int
+    total: int
+
+
+@dataclass(frozen=True)
+class Artwork:
+    generation_id: int
+    path: Path
+    seed: int
+    settings: ImageSettings
+    model_id: str
+    source: dict  # what it illustrates: {"draft": id} / {"chunk": id} / {}
+
+
+@dataclass(frozen=True)
+class ImagesReady:
+    artworks: list[Artwork]
+    status: str  # "done" | "cancelled"
+
+
+Event = BriefReady | PassagesFound | TextDelta | DraftReady | PromptReady | ImageProgress | ImagesReady
 
 
 def passage_snapshot(number: int, p: Passage) -> dict:
@@ -91,11 +124,16 @@ def passage_from_snapshot(s: dict) -> Passage:
 class Studio:
     """Writes grounded drafts. Built by ``app.py`` from its parts; holds no per-user state."""
 
-    def __init__(self, kb: KnowledgeBase, generator: TextGenerator, history: History, ops: Ops):
+    def __init__(self, kb: KnowledgeBase, generator: TextGenerator, history: History, ops: Ops, *,
+                 images: ImageGenerator | None = None, images_dir: Path | None = None,
+                 image_limits: ImageLimits = ImageLimits()):
         self.kb = kb
         self.generator = generator
         self.history = history
         self.ops = ops
+        self.images = images or ImageGenerator("")
+        self.images_dir = images_dir or kb.settings.data_dir / "images"
+        self.image_limits = image_limits
 
     # --- write ------------------------------------------------------------------------------
 
@@ -220,6 +258,107 @@ class Studio:
                 brief=brief, passages=passages, messages=record.messages,
                 settings=GenerationSettings(**record.settings), cancel=cancel,
                 parent_id=record.parent_id, prefix="")
+
+    # --- illustrate -------------------------------------------------------------------------
+
+    def source_text(self, *, text: str = "", draft_id: int | None = None,
+                    chunk_id: int | None = None) -> tuple[str, dict]:
+        """The text to illustrate and a record of where it came from."""
+        if draft_id is not None:
+            return self.history.get(draft_id).output, {"draft": draft_id}
+        if chunk_id is not None:
+            return self.kb.chunk_text(chunk_id), {"chunk": chunk_id}
+        return text, ({"text": text[:500]} if text else {})
+
+    def image_prompt(self, *, text: str = "", draft_id: int | None = None,
+                     chunk_id: int | None = None) -> DerivedPrompt:
+        """Derive an editable English image prompt from a draft, a passage or given text, with
+        style words from the writer's style notes when the knowledge base has them."""
+        with self.ops.request("image_prompt") as log:
+            source, _ = self.source_text(text=text, draft_id=draft_id, chunk_id=chunk_id)
+            if not source.strip():
+                raise StudioError("Choose what to illustrate: a draft, a passage, or some text.")
+            with log.stage("style"):
+                notes = [p.text for p in self.kb.search(STYLE_QUERY, k=4)
+                         if style_terms([p.text])] if self.kb.stats()["chunks"] else []
+            with log.stage("derive"), self.ops.generation_slot():
+                return derive_image_prompt(source, generator=self.generator, style_notes=notes)
+
+    def illustrate(self, settings: ImageSettings, *, source: dict | None = None,
+                   cancel: threading.Event | None = None) -> Iterator[Event]:
+        """Generate images for ``settings``, streaming progress; every image is saved as a PNG
+        with its parameters and recorded in history. Ends with :class:`ImagesReady`."""
+        with self.ops.request("illustrate") as log:
+            # 1. check inputs (and the model: a clear message when none is configured)
+            if not self.images.configured:
+                raise ModelUnavailable(NOT_CONFIGURED)
+            check_image_settings(settings, self.image_limits)
+            self.ops.check_prompt(settings.prompt + settings.negative_prompt)
+            seed = settings.seed if settings.seed is not None else random.randrange(2**31)
+            settings = replace(settings, seed=seed)
+
+            # 2. understand: what the picture is of, for the record
+            with log.stage("understand"):
+                brief = understand(WriteRequest(settings.prompt))
+            yield BriefReady(brief)
+            yield PromptReady(settings.prompt)
+
+            # 3.-5. generate in a worker, passing its step progress on as events
+            cancel = cancel or threading.Event()
+            updates: queue.Queue = queue.Queue()
+            outcome: dict = {}
+
+            def work() -> None:
+                try:
+                    outcome["images"] = self.images.generate(
+                        settings, seed=seed, cancel=cancel,
+                        progress=lambda step, total: updates.put(ImageProgress(step, total)))
+                except BaseException as exc:
+                    outcome["error"] = exc
+                finally:
+                    updates.put(None)
+
+            with self.ops.generation_slot(), log.stage("generate"):
+                worker = threading.Thread(target=work, name="image-generation", daemon=True)
+                worker.start()
+                try:
+                    while (update := updates.get()) is not None:
+                        yield update
+                finally:
+                    cancel.set() if "images" not in outcome and "error" not in outcome else None
+                    worker.join()
+            if "error" in outcome:
+                raise outcome["error"]
+
+            # 6.-7. save with provenance, record in history
+            with log.stage("record"):
+                artworks = [self._save_artwork(image, settings, seed + i, source or {})
+                            for i, image in enumerate(outcome["images"])]
+            log.facts.update(images=len(artworks), seed=seed, cancelled=cancel.is_set())
+            yield ImagesReady(artworks, "cancelled" if cancel.is_set() else "done")
+
+    def rerun_image(self, generation_id: int) -> Iterator[Event]:
+        """Generate a recorded image again with its stored settings and seed."""
+        record = self.history.get(generation_id)
+        if record.kind != "image":
+            raise StudioError(f"Generation {generation_id} is not an image")
+        settings = ImageSettings(**{**record.settings, "seed": record.seed, "batch_count": 1})
+        yield from self.illustrate(settings, source=record.request.get("source") or {})
+
+    def _save_artwork(self, image, settings: ImageSettings, seed: int, source: dict) -> Artwork:
+        """Write the PNG first, then its history record: a crash in between leaves an orphan
+        file, never a record that points at nothing."""
+        single = replace(settings, seed=seed, batch_count=1)
+        provenance = {**single.as_dict(), "model": self.images.model_id, "source": source,
+                      "scheduler": settings.scheduler or "default"}
+        name = f"inkstone-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}.png"
+        path = save_png(image, self.images_dir / time.strftime("%Y-%m") / name, provenance)
+        generation_id = self.history.record(
+            kind="image", action="illustrate", status="done",
+            request={"prompt": settings.prompt, "source": source}, brief={}, passages=[],
+            messages=[], model_id=self.images.model_id, backend=self.images.backend,
+            settings=single.as_dict(), seed=seed, output=str(path), cited=[], timings={})
+        return Artwork(generation_id, path, seed, single, self.images.model_id, source)
 
     # --- shared steps -----------------------------------------------------------------------
 

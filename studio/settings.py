@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 
 from knowledge.settings import KnowledgeSettings
+from studio.image_generation import ImageLimits, MemoryOptions
 from studio.ops import Limits
 
 
@@ -24,6 +25,11 @@ class Settings:
     text_api_url: str = ""
     text_api_key: str = ""
     limits: Limits = field(default_factory=Limits)
+    # Image model: a local diffusers folder or a cached hub id (stabilityai/sd-turbo, ...);
+    # empty means images are off and the UI says how to turn them on.
+    image_model: str = ""
+    image_memory: MemoryOptions = field(default_factory=MemoryOptions)
+    image_limits: ImageLimits = field(default_factory=ImageLimits)
 
     def __post_init__(self) -> None:
         if not 1 <= self.port <= 65535:
@@ -43,6 +49,13 @@ class Settings:
             text_model=os.environ.get("INKSTONE_TEXT_MODEL", ""),
             text_api_url=os.environ.get("INKSTONE_TEXT_API_URL", ""),
             text_api_key=os.environ.get("INKSTONE_TEXT_API_KEY", ""),
+            image_model=os.environ.get("INKSTONE_IMAGE_MODEL", ""),
+            image_memory=MemoryOptions(
+                attention_slicing=os.environ.get("INKSTONE_IMAGE_ATTENTION_SLICING", "") == "1",
+                vae_tiling=os.environ.get("INKSTONE_IMAGE_VAE_TILING", "") == "1",
+                cpu_offload=os.environ.get("INKSTONE_IMAGE_CPU_OFFLOAD", "") == "1",
+            ),
+            image_limits=ImageLimits(max_side=int(os.environ.get("INKSTONE_IMAGE_MAX_SIDE", "1024"))),
             limits=Limits(
                 max_prompt_chars=int(os.environ.get("INKSTONE_MAX_PROMPT_CHARS", "8000")),
                 max_new_tokens=int(os.environ.get("INKSTONE_MAX_NEW_TOKENS", "1024")),

@@ -14,7 +14,9 @@ import threading
 import gradio as gr
 
 from knowledge import DEFAULT_COLLECTION, UserError
-from studio.pipeline import BriefReady, DraftReady, PassagesFound, REVISIONS, Studio, TextDelta
+from studio.image_generation import NOT_CONFIGURED, ImageSettings
+from studio.pipeline import (REVISIONS, BriefReady, DraftReady, ImageProgress, ImagesReady,
+                             PassagesFound, Studio, TextDelta)
 from studio.text_generation import GenerationSettings
 from studio.understanding import FORMS, LENGTHS, TONES, WriteRequest
 
@@ -128,6 +130,39 @@ def build_demo(studio: Studio) -> gr.Blocks:
         except Exception as exc:
             raise _user_error(exc) from None
 
+    # --- image handlers ---------------------------------------------------------------------
+
+    def suggest_prompt(draft_id, text):
+        try:
+            derived = studio.image_prompt(text=text or "", draft_id=None if text else draft_id)
+        except Exception as exc:
+            raise _user_error(exc) from None
+        style = f" · house style: {', '.join(derived.style)}" if derived.style else ""
+        return derived.prompt, f"Prompt derived from the {'selection' if text else 'draft'}{style}. Edit it, then Generate."
+
+    def illustrate(prompt, negative, steps, guidance, width, height, seed, batch, scheduler,
+                   init_image, strength, draft_id, progress=gr.Progress()):
+        cancel = threading.Event()
+        settings = ImageSettings(prompt=prompt or "", negative_prompt=negative or "",
+                                 num_inference_steps=int(steps), guidance_scale=float(guidance),
+                                 width=int(width), height=int(height),
+                                 seed=int(seed) if seed not in (None, "") else None,
+                                 batch_count=int(batch), scheduler=scheduler or "",
+                                 init_image=init_image or "", strength=float(strength))
+        source = {"draft": draft_id} if draft_id is not None else {}
+        try:
+            for event in studio.illustrate(settings, source=source, cancel=cancel):
+                if isinstance(event, ImageProgress):
+                    progress(event.step / event.total, desc=f"step {event.step}/{event.total}")
+                elif isinstance(event, ImagesReady):
+                    items = [(str(a.path), f"seed {a.seed} · {a.settings.num_inference_steps} steps · "
+                                           f"{a.settings.width}x{a.settings.height}") for a in event.artworks]
+                    seeds = ", ".join(str(a.seed) for a in event.artworks)
+                    return items, f"Made {len(items)} image(s); seeds {seeds}."
+        except Exception as exc:
+            raise _user_error(exc) from None
+        return [], ""
+
     def stop(cancel):
         if cancel is not None:
             cancel.set()
@@ -165,6 +200,33 @@ def build_demo(studio: Studio) -> gr.Blocks:
                     revise_button = gr.Button("Revise")
                 with gr.Column(scale=1):
                     sources = gr.Dataframe(headers=SOURCE_HEADERS, label="Sources", interactive=False, wrap=True)
+        with gr.Tab("Images"):
+            if not studio.images.configured:
+                gr.Markdown("**Images are off.** " + NOT_CONFIGURED)
+            with gr.Row():
+                with gr.Column(scale=2):
+                    image_prompt = gr.Textbox(label="Prompt (English works best)", lines=2)
+                    with gr.Row():
+                        suggest = gr.Button("Illustrate the current draft")
+                        image_source = gr.Textbox(label="…or this passage", lines=2, scale=2)
+                    negative = gr.Textbox(label="Negative prompt", placeholder="blurry, text, watermark")
+                    with gr.Row():
+                        steps = gr.Slider(1, studio.image_limits.max_steps, value=4, step=1, label="Steps")
+                        guidance = gr.Slider(0, 15, value=0.0, step=0.5, label="Guidance (0 for turbo models)")
+                    with gr.Row():
+                        width = gr.Slider(64, studio.image_limits.max_side, value=512, step=8, label="Width")
+                        height = gr.Slider(64, studio.image_limits.max_side, value=512, step=8, label="Height")
+                    with gr.Row():
+                        image_seed = gr.Number(value=None, precision=0, label="Seed (empty = random)")
+                        batch = gr.Slider(1, studio.image_limits.max_batch, value=1, step=1, label="Images")
+                        scheduler = gr.Textbox(label="Scheduler (empty = the model's own)")
+                    with gr.Accordion("Start from an image", open=False):
+                        init_image = gr.Image(type="filepath", label="Starting image")
+                        strength = gr.Slider(0.05, 1.0, value=0.6, step=0.05, label="Strength")
+                    generate = gr.Button("Generate", variant="primary", interactive=studio.images.configured)
+                    image_status = gr.Markdown("")
+                with gr.Column(scale=2):
+                    gallery = gr.Gallery(label="Results", columns=2, format="png")
         with gr.Tab("Knowledge"):
             gr.Markdown(EMPTY_KNOWLEDGE)
             files = gr.File(label="Documents", file_count="multiple",
@@ -188,6 +250,12 @@ def build_demo(studio: Studio) -> gr.Blocks:
         revise_button.click(revise, [draft_id, instruction, selection, max_new_tokens, temperature], outputs,
                             api_name="revise", concurrency_id="text")
         stop_button.click(stop, cancel_switch, cancel_switch, api_name=False)
+        suggest.click(suggest_prompt, [draft_id, image_source], [image_prompt, image_status],
+                      api_name="image_prompt", concurrency_id="text")
+        generate.click(illustrate, [image_prompt, negative, steps, guidance, width, height, image_seed,
+                                    batch, scheduler, init_image, strength, draft_id],
+                       [gallery, image_status], api_name="illustrate", concurrency_id="image",
+                       concurrency_limit=1)
         add.click(upload, files, [report, documents], api_name="add_documents")
         query.submit(search, [query, k], results, api_name="search")
         demo.load(lambda: _documents_table(studio), None, documents, api_name=False)
