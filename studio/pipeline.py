@@ -245,9 +245,10 @@ class Studio:
             record = self.history.get(generation_id)
             if record.kind != "text":
                 raise StudioError(f"Generation {generation_id} is not a text draft")
-            if record.model_id != self.generator.model_id:
-                raise StudioError(f"Generation {generation_id} was made with {record.model_id}; "
-                                  f"this studio runs {self.generator.model_id}.")
+            if (record.model_id, record.backend) != (self.generator.model_id, self.generator.backend):
+                raise StudioError(f"Generation {generation_id} was made with {record.model_id} on "
+                                  f"{record.backend}; this studio runs {self.generator.model_id} on "
+                                  f"{self.generator.backend}, which would not reproduce it.")
             brief = Brief(**{**record.brief, "keywords": tuple(record.brief["keywords"]),
                              "constraints": tuple(record.brief["constraints"])})
             passages = [passage_from_snapshot(s) for s in record.passages]
@@ -359,6 +360,21 @@ class Studio:
             messages=[], model_id=self.images.model_id, backend=self.images.backend,
             settings=single.as_dict(), seed=seed, output=str(path), cited=[], timings={})
         return Artwork(generation_id, path, seed, single, self.images.model_id, source)
+
+    # --- system ---------------------------------------------------------------------------
+
+    def system_status(self) -> dict:
+        """What the System tab shows: models, storage, queue and request metrics."""
+        from knowledge.db import redact_url
+
+        return {
+            "text model": self.generator.info(),
+            "embedding model": {"id": self.kb.embedder.model_id, "loaded": self.kb.embedder.loaded},
+            "image model": self.images.info(),
+            "database": redact_url(self.kb.settings.url),
+            "knowledge base": self.kb.stats(),
+            "ops": self.ops.snapshot(),
+        }
 
     # --- shared steps -----------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from knowledge.settings import KnowledgeSettings
 from studio.image_generation import ImageLimits, MemoryOptions
 from studio.ops import Limits
+from studio.text_generation import BACKENDS
 
 
 @dataclass(frozen=True)
@@ -18,8 +19,12 @@ class Settings:
     port: int = 7860
     # "user:password" enables Gradio's login; required when binding to a public address.
     auth: str = ""
-    # Text model: a transformers folder or hub id; empty means the packaged SmolLM2 GGUF.
+    # Text model: a transformers folder or hub id, or a .gguf file; empty means the packaged
+    # SmolLM2 GGUF.
     text_model: str = ""
+    # "auto" | "llamacpp" | "transformers" | "openai"; auto runs GGUF models with llama.cpp on
+    # CPU machines and everything else with transformers (see studio/build.py).
+    text_backend: str = "auto"
     # An OpenAI-compatible server (vLLM, TGI, Ollama, llama.cpp) instead of a local model,
     # e.g. http://gpu-box:8000/v1; text_model then names the model on that server.
     text_api_url: str = ""
@@ -36,6 +41,8 @@ class Settings:
             raise ValueError(f"`port` must be between 1 and 65535 but is {self.port}")
         if self.auth and ":" not in self.auth:
             raise ValueError("`auth` must look like user:password")
+        if self.text_backend not in BACKENDS:
+            raise ValueError(f"`text_backend` must be one of {', '.join(BACKENDS)} but is {self.text_backend!r}")
         if self.text_api_url and not self.text_model:
             raise ValueError("`text_model` must name the server's model when `text_api_url` is set")
 
@@ -47,6 +54,7 @@ class Settings:
             port=int(os.environ.get("INKSTONE_PORT", "7860")),
             auth=os.environ.get("INKSTONE_AUTH", ""),
             text_model=os.environ.get("INKSTONE_TEXT_MODEL", ""),
+            text_backend=os.environ.get("INKSTONE_TEXT_BACKEND", "auto") or "auto",
             text_api_url=os.environ.get("INKSTONE_TEXT_API_URL", ""),
             text_api_key=os.environ.get("INKSTONE_TEXT_API_KEY", ""),
             image_model=os.environ.get("INKSTONE_IMAGE_MODEL", ""),

@@ -243,6 +243,18 @@ def build_demo(studio: Studio) -> gr.Blocks:
             results = gr.Dataframe(headers=["#", "score", "source", "passage"],
                                    label="What retrieval finds", interactive=False, wrap=True)
 
+        with gr.Tab("System"):
+            gr.Markdown("Models in use (backend, device, dtype, quantisation, load state), storage, "
+                        "the queue and request metrics. Prometheus text is below the JSON.")
+            refresh = gr.Button("Refresh")
+            system = gr.JSON(label="Status")
+            metrics = gr.Code(label="Prometheus metrics", language=None)
+
+        def system_status():
+            return studio.system_status(), studio.ops.prometheus()
+
+        refresh.click(system_status, None, [system, metrics], api_name="system_status")
+        demo.load(system_status, None, [system, metrics], api_name=False)
         outputs = [draft, sources, status, draft_id, cancel_switch]
         write_button.click(lambda: (EMPTY_DRAFT, []), None, [draft, sources], api_name=False).then(
             write, [prompt, form, tone, length, max_new_tokens, temperature, seed], outputs,
