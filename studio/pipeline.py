@@ -24,6 +24,7 @@ from studio.errors import ModelUnavailable, StudioError
 from studio.illustration import STYLE_QUERY, DerivedPrompt, derive_image_prompt, style_terms
 from studio.image_generation import (NOT_CONFIGURED, ImageGenerator, ImageLimits, ImageSettings,
                                      check_image_settings, save_png)
+from studio.export import draft_markdown
 from studio.history import History
 from studio.ops import Ops
 from studio.prompts import compose
@@ -360,6 +361,16 @@ class Studio:
             messages=[], model_id=self.images.model_id, backend=self.images.backend,
             settings=single.as_dict(), seed=seed, output=str(path), cited=[], timings={})
         return Artwork(generation_id, path, seed, single, self.images.model_id, source)
+
+    def export_markdown(self, generation_id: int) -> Path:
+        """Write a stored draft with its cited sources to a Markdown file; returns its path."""
+        record = self.history.get(generation_id)
+        if record.kind != "text":
+            raise StudioError(f"Generation {generation_id} is not a text draft")
+        path = self.kb.settings.data_dir / "exports" / f"inkstone-draft-{generation_id}.md"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(draft_markdown(record), encoding="utf-8")
+        return path
 
     # --- system ---------------------------------------------------------------------------
 

@@ -267,6 +267,11 @@ class TransformersGenerator:
             raise failure[0]
 
 
+# llama.cpp's general.file_type codes for the common quantisations.
+_GGUF_FILE_TYPES = {"0": "F32", "1": "F16", "2": "Q4_0", "3": "Q4_1", "7": "Q8_0", "8": "Q5_0",
+                    "9": "Q5_1", "15": "Q4_K_M", "17": "Q5_K_M", "18": "Q6_K"}
+
+
 def physical_cores() -> int:
     import psutil
 
@@ -349,7 +354,8 @@ class LlamaCppGenerator:
         details = {"id": self.model_id, "backend": self.backend, "loaded": self.loaded,
                    "source": self._path or "packaged GGUF", "threads": self.threads}
         if self._llm is not None:
-            details.update(device="cpu", dtype=self._llm.metadata.get("general.file_type", "gguf"),
+            file_type = str(self._llm.metadata.get("general.file_type", ""))
+            details.update(device="cpu", dtype=_GGUF_FILE_TYPES.get(file_type, f"GGUF file type {file_type}"),
                            quantisation="Q4_1 (as stored in the GGUF)" if not self._path else "as stored",
                            context=self._llm.n_ctx(), load_seconds=round(self.load_seconds or 0, 2))
         return details

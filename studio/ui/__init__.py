@@ -7,22 +7,19 @@ its results and errors. Per-user state (the current draft, the stop switch) live
 
 from __future__ import annotations
 
-import html
-import logging
 import threading
 
 import gradio as gr
 
-from knowledge import DEFAULT_COLLECTION, UserError
+from studio.ui.common import show_markdown, user_error
+from studio.ui.history import history_table, history_tab
+from studio.ui.knowledge import collection_names, documents_table, knowledge_tab
 from studio.image_generation import NOT_CONFIGURED, ImageSettings
 from studio.pipeline import (REVISIONS, BriefReady, DraftReady, ImageProgress, ImagesReady,
                              PassagesFound, Studio, TextDelta)
 from studio.text_generation import GenerationSettings
 from studio.understanding import FORMS, LENGTHS, TONES, WriteRequest
 
-log = logging.getLogger(__name__)
-
-EMPTY_KNOWLEDGE = "Upload documents to ground your writing: TXT, Markdown, HTML, PDF or DOCX."
 EMPTY_DRAFT = "*Your draft will appear here as it is written.*"
 FORM_LABELS = {"": "Work it out from my request", "article": "Article", "blog_post": "Blog post",
                "outline": "Outline", "summary": "Summary", "email": "Email",
@@ -31,59 +28,13 @@ FORM_LABELS = {"": "Work it out from my request", "article": "Article", "blog_po
 SOURCE_HEADERS = ["#", "cited", "document", "page", "passage"]
 
 
-def show_markdown(text: str) -> str:
-    """Model and document text as Markdown that cannot carry live HTML."""
-    return html.escape(text, quote=False)
-
-
-def _documents_table(studio: Studio) -> list[list]:
-    return [[d.id, d.name, d.file_type, d.pages or "", d.chunks, f"{d.size_bytes / 1024:.0f} KB",
-             d.created_at.strftime("%Y-%m-%d %H:%M"), d.collection,
-             "ready" if d.status == "ready" else f"failed: {d.error}"] for d in studio.kb.documents()]
-
-
 def _sources_table(passages, cited=()) -> list[list]:
     return [[n, "✓" if n in cited else "", p.document_name, p.page or "",
              " ".join(p.text.split())[:300]] for n, p in enumerate(passages, start=1)]
 
 
-def _user_error(exc: Exception) -> gr.Error:
-    if isinstance(exc, UserError):
-        return gr.Error(str(exc))
-    log.exception("unexpected error in the UI")
-    return gr.Error("Something went wrong on our side; the details are in the studio's log.")
-
-
 def build_demo(studio: Studio) -> gr.Blocks:
     """Lay out the studio and wire its events to ``studio``."""
-
-    # --- knowledge handlers -----------------------------------------------------------------
-
-    def upload(files, progress=gr.Progress()):
-        if not files:
-            raise gr.Error("Choose one or more files to upload first.")
-
-        def show(p):
-            progress(p.files_done / max(p.files_total, 1),
-                     desc=f"{p.files_done}/{p.files_total} files, "
-                          f"{p.chunks_embedded}/{p.chunks_total} chunks embedded")
-
-        try:
-            outcomes = studio.kb.add_files([(f, f.rsplit("/", 1)[-1]) for f in files],
-                                           DEFAULT_COLLECTION, progress=show)
-        except Exception as exc:
-            raise _user_error(exc) from None
-        report = [[o.name, o.status, o.chunks or "", o.reason] for o in outcomes]
-        return report, _documents_table(studio)
-
-    def search(query, k):
-        try:
-            passages = studio.kb.search(query, k=int(k))
-        except Exception as exc:
-            raise _user_error(exc) from None
-        if not passages:
-            return [["", "", "", "No passages found. " + EMPTY_KNOWLEDGE]]
-        return [[i, f"{p.score:.3f}", p.location, p.text] for i, p in enumerate(passages, 1)]
 
     # --- write handlers ---------------------------------------------------------------------
 
@@ -109,34 +60,37 @@ def build_demo(studio: Studio) -> gr.Blocks:
                        f"{done}. Cited {len(d.cited)} of {len(d.passages)} sources · seed {d.settings.seed} · "
                        f"draft #{d.generation_id}", d.generation_id, None)
 
-    def write(prompt, form, tone, length, max_new_tokens, temperature, seed):
+    def write(prompt, form, tone, length, collections, max_new_tokens, temperature, seed):
         cancel = threading.Event()
-        request = WriteRequest(prompt=prompt or "", form=form or "", tone=tone or "", length=length or "")
+        request = WriteRequest(prompt=prompt or "", form=form or "", tone=tone or "", length=length or "",
+                               collections=tuple(collections) if collections else None)
         settings = GenerationSettings(max_new_tokens=int(max_new_tokens), temperature=float(temperature),
                                       seed=int(seed) if seed not in (None, "") else None)
         try:
             yield from stream_events(studio.write(request, settings, cancel), cancel)
         except Exception as exc:
-            raise _user_error(exc) from None
+            raise user_error(exc) from None
 
     def revise(draft_id, instruction, selection, max_new_tokens, temperature):
-        if draft_id is None:
+        if not draft_id:
             raise gr.Error("Write a draft first; then continue, rewrite, expand or shorten it.")
         cancel = threading.Event()
         settings = GenerationSettings(max_new_tokens=int(max_new_tokens), temperature=float(temperature))
         try:
-            yield from stream_events(studio.revise(draft_id, instruction, selection=selection or "",
+            yield from stream_events(studio.revise(int(draft_id), instruction, selection=selection or "",
                                                    settings=settings, cancel=cancel), cancel)
         except Exception as exc:
-            raise _user_error(exc) from None
+            raise user_error(exc) from None
 
     # --- image handlers ---------------------------------------------------------------------
 
     def suggest_prompt(draft_id, text):
         try:
-            derived = studio.image_prompt(text=text or "", draft_id=None if text else draft_id)
+            if not text and not draft_id:
+                raise gr.Error("Write a draft first, or paste the passage to illustrate.")
+            derived = studio.image_prompt(text=text or "", draft_id=None if text else int(draft_id))
         except Exception as exc:
-            raise _user_error(exc) from None
+            raise user_error(exc) from None
         style = f" · house style: {', '.join(derived.style)}" if derived.style else ""
         return derived.prompt, f"Prompt derived from the {'selection' if text else 'draft'}{style}. Edit it, then Generate."
 
@@ -149,7 +103,7 @@ def build_demo(studio: Studio) -> gr.Blocks:
                                  seed=int(seed) if seed not in (None, "") else None,
                                  batch_count=int(batch), scheduler=scheduler or "",
                                  init_image=init_image or "", strength=float(strength))
-        source = {"draft": draft_id} if draft_id is not None else {}
+        source = {"draft": int(draft_id)} if draft_id else {}
         try:
             for event in studio.illustrate(settings, source=source, cancel=cancel):
                 if isinstance(event, ImageProgress):
@@ -160,8 +114,17 @@ def build_demo(studio: Studio) -> gr.Blocks:
                     seeds = ", ".join(str(a.seed) for a in event.artworks)
                     return items, f"Made {len(items)} image(s); seeds {seeds}."
         except Exception as exc:
-            raise _user_error(exc) from None
+            raise user_error(exc) from None
         return [], ""
+
+    def export_markdown(generation_id):
+        if not generation_id:
+            raise gr.Error("Write a draft first; then export it.")
+        try:
+            path = studio.export_markdown(generation_id)
+        except Exception as exc:
+            raise user_error(exc) from None
+        return str(path)
 
     def stop(cancel):
         if cancel is not None:
@@ -171,7 +134,9 @@ def build_demo(studio: Studio) -> gr.Blocks:
     # --- layout -----------------------------------------------------------------------------
 
     with gr.Blocks(title="Inkstone") as demo:
-        draft_id = gr.State(None)
+        # Visible (not gr.State) so API scripts get the id back from /write and can pass it on.
+        draft_id = gr.Number(None, precision=0, label="Draft id", interactive=False, render=False,
+                             scale=1, min_width=100)
         cancel_switch = gr.State(None)
         gr.Markdown("# Inkstone\nA writing studio grounded in your own material.")
         with gr.Tab("Write"):
@@ -183,6 +148,8 @@ def build_demo(studio: Studio) -> gr.Blocks:
                         form = gr.Dropdown([(v, k) for k, v in FORM_LABELS.items()], value="", label="Form")
                         tone = gr.Dropdown([("Work it out", "")] + [(t, t) for t in TONES], value="", label="Tone")
                         length = gr.Dropdown([("Work it out", "")] + [(n, n) for n in LENGTHS], value="", label="Length")
+                    collections = gr.Dropdown(collection_names(studio), multiselect=True, value=[],
+                                              allow_custom_value=True, label="Draw on collections (empty = all)")
                     with gr.Accordion("Model settings", open=False):
                         max_new_tokens = gr.Slider(16, studio.ops.limits.max_new_tokens, value=400, step=16,
                                                    label="Max new tokens")
@@ -192,7 +159,11 @@ def build_demo(studio: Studio) -> gr.Blocks:
                         write_button = gr.Button("Write", variant="primary")
                         stop_button = gr.Button("Stop")
                     status = gr.Markdown("")
-                    draft = gr.Markdown(EMPTY_DRAFT, label="Draft", sanitize_html=True)
+                    draft = gr.Markdown(EMPTY_DRAFT, label="Draft", sanitize_html=True, buttons=["copy"])
+                    with gr.Row():
+                        draft_id.render()
+                        export_button = gr.Button("Export Markdown", scale=1)
+                        export_file = gr.File(label="Download", interactive=False, height=90, scale=2)
                     with gr.Row():
                         selection = gr.Textbox(label="Selection to revise (paste a passage; empty = whole draft)",
                                                lines=2, scale=3)
@@ -227,21 +198,8 @@ def build_demo(studio: Studio) -> gr.Blocks:
                     image_status = gr.Markdown("")
                 with gr.Column(scale=2):
                     gallery = gr.Gallery(label="Results", columns=2, format="png")
-        with gr.Tab("Knowledge"):
-            gr.Markdown(EMPTY_KNOWLEDGE)
-            files = gr.File(label="Documents", file_count="multiple",
-                            file_types=[".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"])
-            add = gr.Button("Add to knowledge base", variant="primary")
-            report = gr.Dataframe(headers=["file", "result", "chunks", "reason"],
-                                  label="Upload report", interactive=False)
-            documents = gr.Dataframe(headers=["id", "name", "type", "pages", "chunks", "size", "added",
-                                              "collection", "status"],
-                                     label="Documents", interactive=False)
-            with gr.Row():
-                query = gr.Textbox(label="Search your material", scale=4)
-                k = gr.Slider(1, 20, value=5, step=1, label="passages", scale=1)
-            results = gr.Dataframe(headers=["#", "score", "source", "passage"],
-                                   label="What retrieval finds", interactive=False, wrap=True)
+        knowledge = knowledge_tab(studio)
+        history = history_tab(studio)
 
         with gr.Tab("System"):
             gr.Markdown("Models in use (backend, device, dtype, quantisation, load state), storage, "
@@ -257,18 +215,18 @@ def build_demo(studio: Studio) -> gr.Blocks:
         demo.load(system_status, None, [system, metrics], api_name=False)
         outputs = [draft, sources, status, draft_id, cancel_switch]
         write_button.click(lambda: (EMPTY_DRAFT, []), None, [draft, sources], api_name=False).then(
-            write, [prompt, form, tone, length, max_new_tokens, temperature, seed], outputs,
+            write, [prompt, form, tone, length, collections, max_new_tokens, temperature, seed], outputs,
             api_name="write", concurrency_id="text", concurrency_limit=studio.ops.limits.max_concurrent_generations)
         revise_button.click(revise, [draft_id, instruction, selection, max_new_tokens, temperature], outputs,
                             api_name="revise", concurrency_id="text")
         stop_button.click(stop, cancel_switch, cancel_switch, api_name=False)
+        export_button.click(export_markdown, draft_id, export_file, api_name="export_markdown")
         suggest.click(suggest_prompt, [draft_id, image_source], [image_prompt, image_status],
                       api_name="image_prompt", concurrency_id="text")
         generate.click(illustrate, [image_prompt, negative, steps, guidance, width, height, image_seed,
                                     batch, scheduler, init_image, strength, draft_id],
                        [gallery, image_status], api_name="illustrate", concurrency_id="image",
                        concurrency_limit=1)
-        add.click(upload, files, [report, documents], api_name="add_documents")
-        query.submit(search, [query, k], results, api_name="search")
-        demo.load(lambda: _documents_table(studio), None, documents, api_name=False)
+        demo.load(lambda: (documents_table(studio), history_table(studio)), None,
+                  [knowledge["documents"], history["table"]], api_name=False)
     return demo

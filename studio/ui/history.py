@@ -1,0 +1,116 @@
+"""The History tab: every generation with its request, sources, model and seed; open, compare
+two versions side by side, re-run, delete."""
+
+from __future__ import annotations
+
+import json
+
+import gradio as gr
+
+from studio.pipeline import DraftReady, ImagesReady, Studio
+from studio.ui.common import show_markdown, user_error
+
+EMPTY_HISTORY = "Nothing yet: drafts and images you make are listed here with how they were made."
+
+
+def history_table(studio: Studio) -> list[list]:
+    rows = []
+    for r in studio.history.list(limit=200):
+        preview = r.request.get("prompt") or r.request.get("instruction") or ""
+        rows.append([r.id, r.kind, r.action, r.status, r.parent_id or "", r.model_id, r.backend,
+                     r.seed, r.created_at.strftime("%Y-%m-%d %H:%M"), preview[:80]])
+    return rows
+
+
+def _describe(studio: Studio, generation_id) -> tuple[str, str]:
+    record = studio.history.get(int(generation_id))
+    if record.kind == "image":
+        body = f"![image {record.id}](/gradio_api/file={record.output})\n\n`{record.output}`"
+    else:
+        body = show_markdown(record.output)
+    sources = "\n".join(f"[{s['n']}] {s['document']}" + (f", p. {s['page']}" if s.get("page") else "")
+                        for s in record.passages)
+    facts = {"request": record.request, "model": record.model_id, "backend": record.backend,
+             "seed": record.seed, "settings": record.settings, "revises": record.parent_id,
+             "timings_s": record.timings, "created": record.created_at.isoformat()}
+    meta = f"```json\n{json.dumps(facts, ensure_ascii=False, indent=1)}\n```"
+    if sources:
+        meta += "\n\n**Sources**\n\n" + show_markdown(sources)
+    return body, meta
+
+
+def history_tab(studio: Studio) -> dict:
+    def need(value, what="a generation id"):
+        if value in (None, ""):
+            raise gr.Error(f"Type {what} from the table first.")
+        return int(value)
+
+    def open_one(generation_id):
+        try:
+            body, meta = _describe(studio, need(generation_id))
+        except gr.Error:
+            raise
+        except Exception as exc:
+            raise user_error(exc) from None
+        return body, meta
+
+    def compare(a, b):
+        try:
+            left, _ = _describe(studio, need(a))
+            right, _ = _describe(studio, need(b, "a second id"))
+            diff = studio.history.diff(int(a), int(b)) or "(no differences)"
+        except gr.Error:
+            raise
+        except Exception as exc:
+            raise user_error(exc) from None
+        return left, right, diff
+
+    def rerun(generation_id):
+        try:
+            record = studio.history.get(need(generation_id))
+            events = studio.rerun(record.id) if record.kind == "text" else studio.rerun_image(record.id)
+            final = list(events)[-1]
+        except gr.Error:
+            raise
+        except Exception as exc:
+            raise user_error(exc) from None
+        new_id = final.draft.generation_id if isinstance(final, DraftReady) else (
+            final.artworks[0].generation_id if isinstance(final, ImagesReady) and final.artworks else None)
+        gr.Info(f"Re-ran generation {record.id} as #{new_id}.")
+        return history_table(studio)
+
+    def delete(generation_id):
+        try:
+            studio.history.delete(need(generation_id))
+        except gr.Error:
+            raise
+        except Exception as exc:
+            raise user_error(exc) from None
+        return history_table(studio)
+
+    with gr.Tab("History"):
+        gr.Markdown(EMPTY_HISTORY)
+        table = gr.Dataframe(headers=["id", "kind", "action", "status", "revises", "model", "backend",
+                                      "seed", "created", "request"], label="Generations",
+                             interactive=False, wrap=True)
+        with gr.Row():
+            first = gr.Number(label="Generation id", precision=0)
+            second = gr.Number(label="Compare with id", precision=0)
+            refresh = gr.Button("Refresh")
+        with gr.Row():
+            open_button = gr.Button("Open")
+            compare_button = gr.Button("Compare side by side")
+            rerun_button = gr.Button("Re-run")
+            delete_button = gr.Button("Delete", variant="stop")
+        with gr.Row():
+            left = gr.Markdown(sanitize_html=True)
+            right = gr.Markdown(sanitize_html=True)
+        details = gr.Markdown(sanitize_html=True)
+        diff = gr.Code(label="Changes (unified diff)", language=None)
+
+    refresh.click(lambda: history_table(studio), None, table, api_name="history")
+    open_button.click(open_one, first, [left, details], api_name="open_generation")
+    compare_button.click(compare, [first, second], [left, right, diff], api_name="compare_generations")
+    rerun_button.click(rerun, first, table, api_name="rerun", concurrency_id="text")
+    delete_button.click(delete, first, table, api_name="delete_generation")
+    return {"table": table}

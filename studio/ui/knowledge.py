@@ -1,0 +1,125 @@
+"""The Knowledge tab: collections, uploads with progress, the document table, search."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from knowledge import DEFAULT_COLLECTION
+from studio.pipeline import Studio
+from studio.ui.common import EMPTY_KNOWLEDGE, user_error
+
+FILE_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"]
+
+
+def documents_table(studio: Studio) -> list[list]:
+    return [[d.id, d.name, d.file_type, d.pages or "", d.chunks, f"{d.size_bytes / 1024:.0f} KB",
+             d.created_at.strftime("%Y-%m-%d %H:%M"), d.collection,
+             "ready" if d.status == "ready" else f"failed: {d.error}"] for d in studio.kb.documents()]
+
+
+def collection_names(studio: Studio) -> list[str]:
+    return [c.name for c in studio.kb.collections()] or [DEFAULT_COLLECTION]
+
+
+def knowledge_tab(studio: Studio) -> dict:
+    """Lay out and wire the tab; returns the components other tabs listen to."""
+
+    def refreshed(selected=None):
+        names = collection_names(studio)
+        return (gr.update(choices=names, value=selected if selected in names else names[0]),
+                documents_table(studio))
+
+    def upload(files, collection, progress=gr.Progress()):
+        if not files:
+            raise gr.Error("Choose one or more files to upload first.")
+
+        def show(p):
+            progress(p.files_done / max(p.files_total, 1),
+                     desc=f"{p.files_done}/{p.files_total} files, "
+                          f"{p.chunks_embedded}/{p.chunks_total} chunks embedded")
+
+        try:
+            outcomes = studio.kb.add_files([(f, f.rsplit("/", 1)[-1]) for f in files],
+                                           collection or DEFAULT_COLLECTION, progress=show)
+        except Exception as exc:
+            raise user_error(exc) from None
+        return [[o.name, o.status, o.chunks or "", o.reason] for o in outcomes], *refreshed(collection)
+
+    def create(name):
+        try:
+            created = studio.kb.create_collection(name)
+        except Exception as exc:
+            raise user_error(exc) from None
+        return refreshed(created.name)
+
+    def rename(old, new):
+        try:
+            studio.kb.rename_collection(old, new)
+        except Exception as exc:
+            raise user_error(exc) from None
+        return refreshed(new.strip())
+
+    def delete_collection(name):
+        try:
+            count = studio.kb.delete_collection(name)
+        except Exception as exc:
+            raise user_error(exc) from None
+        gr.Info(f"Deleted collection {name!r} and its {count} documents.")
+        return refreshed()
+
+    def remove(doc_id):
+        if doc_id in (None, ""):
+            raise gr.Error("Type the id of the document to remove (first column of the table).")
+        try:
+            studio.kb.remove_document(int(doc_id))
+        except Exception as exc:
+            raise user_error(exc) from None
+        return documents_table(studio)
+
+    def reindex(progress=gr.Progress()):
+        count = studio.kb.reindex()
+        gr.Info(f"Rebuilt the vector index from the database: {count} chunks.")
+        return documents_table(studio)
+
+    def search(query, k, collection):
+        try:
+            passages = studio.kb.search(query, k=int(k), collections=[collection] if collection else None)
+        except Exception as exc:
+            raise user_error(exc) from None
+        if not passages:
+            return [["", "", "", "No passages found. " + EMPTY_KNOWLEDGE]]
+        return [[i, f"{p.score:.3f}", p.location, p.text] for i, p in enumerate(passages, 1)]
+
+    with gr.Tab("Knowledge"):
+        gr.Markdown(EMPTY_KNOWLEDGE)
+        with gr.Row():
+            collection = gr.Dropdown(collection_names(studio), value=DEFAULT_COLLECTION,
+                                     label="Collection", allow_custom_value=True, scale=2)
+            new_name = gr.Textbox(label="New name", scale=2)
+            create_button = gr.Button("Create", scale=1)
+            rename_button = gr.Button("Rename", scale=1)
+            delete_button = gr.Button("Delete collection", variant="stop", scale=1)
+        files = gr.File(label="Documents (drop many at once)", file_count="multiple", file_types=FILE_TYPES)
+        add = gr.Button("Add to knowledge base", variant="primary")
+        report = gr.Dataframe(headers=["file", "result", "chunks", "reason"], label="Upload report",
+                              interactive=False)
+        documents = gr.Dataframe(headers=["id", "name", "type", "pages", "chunks", "size", "added",
+                                          "collection", "status"], label="Documents", interactive=False)
+        with gr.Row():
+            doc_id = gr.Number(label="Document id", precision=0, scale=1)
+            remove_button = gr.Button("Remove document", variant="stop", scale=1)
+            reindex_button = gr.Button("Re-index", scale=1)
+        with gr.Row():
+            query = gr.Textbox(label="Search your material", scale=4)
+            k = gr.Slider(1, 20, value=5, step=1, label="passages", scale=1)
+        results = gr.Dataframe(headers=["#", "score", "source", "passage"],
+                               label="What retrieval finds", interactive=False, wrap=True)
+
+    add.click(upload, [files, collection], [report, collection, documents], api_name="add_documents")
+    create_button.click(create, new_name, [collection, documents], api_name="create_collection")
+    rename_button.click(rename, [collection, new_name], [collection, documents], api_name="rename_collection")
+    delete_button.click(delete_collection, collection, [collection, documents], api_name="delete_collection")
+    remove_button.click(remove, doc_id, documents, api_name="remove_document")
+    reindex_button.click(reindex, None, documents, api_name="reindex")
+    query.submit(search, [query, k, collection], results, api_name="search")
+    return {"documents": documents, "collection": collection}

@@ -1,0 +1,65 @@
+"""The studio's Gradio API, driven through gradio_client as a writer's script would."""
+
+import pytest
+
+from studio.history import History
+from studio.image_generation import ImageGenerator
+from studio.ops import Ops
+from studio.pipeline import Studio
+
+
+@pytest.fixture
+def client(tmp_path, embedder, tiny_generator, tiny_image_model, make_file):
+    from gradio_client import Client
+
+    from knowledge import KnowledgeBase, KnowledgeSettings
+    from studio.ui import build_demo
+
+    kb = KnowledgeBase.open(KnowledgeSettings(data_dir=tmp_path / "data"), embedder=embedder)
+    studio = Studio(kb, tiny_generator, History(kb.engine), Ops(),
+                    images=ImageGenerator(tiny_image_model), images_dir=tmp_path / "data" / "images")
+    demo = build_demo(studio)
+    demo.queue().launch(server_name="127.0.0.1", server_port=None, prevent_thread_lock=True,
+                        quiet=True, allowed_paths=[str(tmp_path / "data")])
+    yield Client(demo.local_url, verbose=False)
+    demo.close()
+    kb.close()
+
+
+def test_scripted_session_upload_search_write_illustrate_history(client, make_file):
+    from gradio_client import handle_file
+
+    good = make_file("herons.md", "# Herons\n\nGrey herons hunt fish in shallow water at dawn.")
+    bad = make_file("broken.pdf", b"%PDF-1.4 not really")
+    report = client.predict([handle_file(str(good)), handle_file(str(bad))], "default",
+                            api_name="/add_documents")[0]["data"]
+    assert report[0][:3] == ["herons.md", "added", 1]
+    assert report[1][1] == "failed" and "damaged" in report[1][3]
+
+    hits = client.predict("herons hunting", 3, "default", api_name="/search")["data"]
+    assert hits[0][2] == "herons.md"
+
+    draft, sources, status, draft_id = client.predict(
+        "Write a short note about herons", "", "", "", [], 16, 0.7, 9, api_name="/write")
+    assert draft and draft_id >= 1 and "seed 9" in status
+    assert sources["data"][0][2] == "herons.md"
+
+    gallery, message = client.predict("a heron at dawn", "", 2, 0, 64, 64, 3, 1, "", None, 0.6,
+                                      draft_id, api_name="/illustrate")
+    assert len(gallery) == 1 and "seeds 3" in message
+
+    history = client.predict(api_name="/history")["data"]
+    assert [row[1] for row in history] == ["image", "text"]
+    opened = client.predict(draft_id, api_name="/open_generation")
+    assert "herons.md" in opened[1]
+    status = client.predict(api_name="/system_status")[0]
+    assert status["knowledge base"]["documents"] == 1
+
+
+def test_errors_come_back_as_readable_messages(client):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="query is empty"):
+        client.predict("   ", 3, "default", api_name="/search")
+    with pytest.raises(AppError, match="request is empty"):
+        client.predict("", "", "", "", [], 16, 0.7, 1, api_name="/write")
