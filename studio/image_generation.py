@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from studio.devices import pick_device
 from studio.errors import ModelUnavailable, StudioError
 
 log = logging.getLogger(__name__)
@@ -114,15 +115,11 @@ class ImageGenerator:
         with self._lock:
             if self._pipe is not None:
                 return self._pipe
-            import torch
             from diffusers import AutoPipelineForText2Image
             from diffusers.utils import logging as diffusers_logging
 
             diffusers_logging.disable_progress_bar()
-            device = self._device or ("cuda" if torch.cuda.is_available() else "cpu")
-            dtype = torch.float32
-            if device.startswith("cuda"):
-                dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+            device, dtype = pick_device(self._device)
             started = time.perf_counter()
             try:
                 pipe = AutoPipelineForText2Image.from_pretrained(self.model_id, dtype=dtype)

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterator, Protocol
 
+from studio.devices import pick_device
 from studio.errors import ModelUnavailable, StudioError
 
 log = logging.getLogger(__name__)
@@ -114,15 +115,11 @@ class TransformersGenerator:
         with self._load_lock:
             if self._model is not None:
                 return self._model, self._tokenizer
-            import torch
             from transformers import AutoModelForCausalLM, AutoTokenizer
             from transformers.utils import logging as hf_logging
 
             hf_logging.disable_progress_bar()
-            device = self._device or ("cuda" if torch.cuda.is_available() else "cpu")
-            dtype = torch.float32
-            if device.startswith("cuda"):
-                dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+            device, dtype = pick_device(self._device)
             started = time.perf_counter()
             try:
                 if self._source.endswith(".gguf"):
