@@ -40,11 +40,11 @@ def test_scripted_session_upload_search_write_illustrate_history(client, make_fi
     assert hits[0][2] == "herons.md"
 
     draft, sources, status, draft_id = client.predict(
-        "Write a short note about herons", "", "", "", [], 16, 0.7, 9, api_name="/write")
+        "Write a short note about herons", "", "", "", [], 16, 0.7, "9", api_name="/write")
     assert draft and draft_id >= 1 and "seed 9" in status
     assert sources["data"][0][2] == "herons.md"
 
-    gallery, message = client.predict("a heron at dawn", "", 2, 0, 64, 64, 3, 1, "", None, 0.6,
+    gallery, message = client.predict("a heron at dawn", "", 2, 0, 64, 64, "3", 1, "", None, 0.6,
                                       draft_id, api_name="/illustrate")
     assert len(gallery) == 1 and "seeds 3" in message
 
@@ -62,4 +62,4 @@ def test_errors_come_back_as_readable_messages(client):
     with pytest.raises(AppError, match="query is empty"):
         client.predict("   ", 3, "default", api_name="/search")
     with pytest.raises(AppError, match="request is empty"):
-        client.predict("", "", "", "", [], 16, 0.7, 1, api_name="/write")
+        client.predict("", "", "", "", [], 16, 0.7, "1", api_name="/write")

@@ -33,6 +33,21 @@ def _sources_table(passages, cited=()) -> list[list]:
              " ".join(p.text.split())[:300]] for n, p in enumerate(passages, start=1)]
 
 
+def parse_seed(value) -> int | None:
+    """A seed typed by the writer: empty means "draw one" (a number field would send 0).
+
+    >>> parse_seed(""), parse_seed(" 42 "), parse_seed(7.0)
+    (None, 42, 7)
+    """
+    text = str(value if value is not None else "").strip()
+    if not text:
+        return None
+    try:
+        return int(float(text))
+    except ValueError:
+        raise gr.Error(f"The seed must be a whole number but is {text!r}") from None
+
+
 def build_demo(studio: Studio) -> gr.Blocks:
     """Lay out the studio and wire its events to ``studio``."""
 
@@ -65,7 +80,7 @@ def build_demo(studio: Studio) -> gr.Blocks:
         request = WriteRequest(prompt=prompt or "", form=form or "", tone=tone or "", length=length or "",
                                collections=tuple(collections) if collections else None)
         settings = GenerationSettings(max_new_tokens=int(max_new_tokens), temperature=float(temperature),
-                                      seed=int(seed) if seed not in (None, "") else None)
+                                      seed=parse_seed(seed))
         try:
             yield from stream_events(studio.write(request, settings, cancel), cancel)
         except Exception as exc:
@@ -100,22 +115,24 @@ def build_demo(studio: Studio) -> gr.Blocks:
         settings = ImageSettings(prompt=prompt or "", negative_prompt=negative or "",
                                  num_inference_steps=int(steps), guidance_scale=float(guidance),
                                  width=int(width), height=int(height),
-                                 seed=int(seed) if seed not in (None, "") else None,
+                                 seed=parse_seed(seed),
                                  batch_count=int(batch), scheduler=scheduler or "",
                                  init_image=init_image or "", strength=float(strength))
         source = {"draft": int(draft_id)} if draft_id else {}
+        items, message = [], ""
         try:
+            # read the stream to its end (returning early would close it and count the request
+            # as abandoned)
             for event in studio.illustrate(settings, source=source, cancel=cancel):
                 if isinstance(event, ImageProgress):
                     progress(event.step / event.total, desc=f"step {event.step}/{event.total}")
                 elif isinstance(event, ImagesReady):
                     items = [(str(a.path), f"seed {a.seed} · {a.settings.num_inference_steps} steps · "
                                            f"{a.settings.width}x{a.settings.height}") for a in event.artworks]
-                    seeds = ", ".join(str(a.seed) for a in event.artworks)
-                    return items, f"Made {len(items)} image(s); seeds {seeds}."
+                    message = f"Made {len(items)} image(s); seeds {', '.join(str(a.seed) for a in event.artworks)}."
         except Exception as exc:
             raise user_error(exc) from None
-        return [], ""
+        return items, message
 
     def export_markdown(generation_id):
         if not generation_id:
@@ -154,7 +171,7 @@ def build_demo(studio: Studio) -> gr.Blocks:
                         max_new_tokens = gr.Slider(16, studio.ops.limits.max_new_tokens, value=400, step=16,
                                                    label="Max new tokens")
                         temperature = gr.Slider(0, 1.5, value=0.7, step=0.05, label="Temperature (0 = greedy)")
-                        seed = gr.Number(value=None, precision=0, label="Seed (empty = random, always recorded)")
+                        seed = gr.Textbox(label="Seed (empty = random, always recorded)", placeholder="random")
                     with gr.Row():
                         write_button = gr.Button("Write", variant="primary")
                         stop_button = gr.Button("Stop")
@@ -188,7 +205,7 @@ def build_demo(studio: Studio) -> gr.Blocks:
                         width = gr.Slider(64, studio.image_limits.max_side, value=512, step=8, label="Width")
                         height = gr.Slider(64, studio.image_limits.max_side, value=512, step=8, label="Height")
                     with gr.Row():
-                        image_seed = gr.Number(value=None, precision=0, label="Seed (empty = random)")
+                        image_seed = gr.Textbox(label="Seed (empty = random)", placeholder="random")
                         batch = gr.Slider(1, studio.image_limits.max_batch, value=1, step=1, label="Images")
                         scheduler = gr.Textbox(label="Scheduler (empty = the model's own)")
                     with gr.Accordion("Start from an image", open=False):

@@ -12,9 +12,22 @@ FILE_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"]
 
 
 def documents_table(studio: Studio) -> list[list]:
-    return [[d.id, d.name, d.file_type, d.pages or "", d.chunks, f"{d.size_bytes / 1024:.0f} KB",
+    return [[d.id, d.name, d.file_type, d.pages or "", d.chunks, readable_size(d.size_bytes),
              d.created_at.strftime("%Y-%m-%d %H:%M"), d.collection,
              "ready" if d.status == "ready" else f"failed: {d.error}"] for d in studio.kb.documents()]
+
+
+def readable_size(size: int) -> str:
+    """A file size for people.
+
+    >>> readable_size(110), readable_size(20_480), readable_size(3_500_000)
+    ('110 B', '20 KB', '3.3 MB')
+    """
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024**2:
+        return f"{size / 1024:.0f} KB"
+    return f"{size / 1024**2:.1f} MB"
 
 
 def collection_names(studio: Studio) -> list[str]:

@@ -1,0 +1,110 @@
+"""The studio in a real headless Chromium (Debian's, driven by Playwright): a writer's session.
+
+Screenshots of each tab are written to docs/screenshots/ (shown in the README).
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from studio.history import History
+from studio.image_generation import ImageGenerator
+from studio.ops import Ops
+from studio.pipeline import Studio
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def studio_url(tmp_path, embedder, tiny_generator, tiny_image_model):
+    from knowledge import KnowledgeBase, KnowledgeSettings
+    from studio.ui import build_demo
+
+    kb = KnowledgeBase.open(KnowledgeSettings(data_dir=tmp_path / "data"), embedder=embedder)
+    studio = Studio(kb, tiny_generator, History(kb.engine), Ops(),
+                    images=ImageGenerator(tiny_image_model), images_dir=tmp_path / "data" / "images")
+    demo = build_demo(studio)
+    demo.queue().launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True,
+                        allowed_paths=[str(tmp_path / "data")])
+    yield demo.local_url
+    demo.close()
+    kb.close()
+
+
+@pytest.fixture
+def page():
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the browser tests: install Debian's chromium (.ci/run does)")
+        pytest.skip("no chromium: apt-get install chromium to run the browser tests")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        yield page
+        browser.close()
+
+
+def shoot(page, name):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def test_a_writers_session(page, studio_url, make_file):
+    good = make_file("herons.md", "# Herons\n\nGrey herons hunt fish in shallow water at dawn. "
+                                  "They stand still for a long time before they strike.")
+    broken = make_file("broken.pdf", b"%PDF-1.4 this file is damaged")
+    page.goto(studio_url)
+
+    # Knowledge: upload two files, one broken, and see both outcomes
+    page.get_by_role("tab", name="Knowledge").click()
+    page.locator("input[type=file][multiple]").first.set_input_files([str(good), str(broken)])
+    page.get_by_role("button", name="Add to knowledge base").click()
+    report = page.get_by_label("Upload report")
+    expect(report).to_contain_text("added", timeout=60_000)
+    expect(report).to_contain_text("damaged")
+    # search shows the passage with its source
+    page.get_by_label("Search your material").fill("herons hunting at dawn")
+    page.get_by_label("Search your material").press("Enter")
+    results = page.get_by_label("What retrieval finds")
+    expect(results).to_contain_text("herons.md", timeout=30_000)
+    shoot(page, "knowledge")
+
+    # Write: a short draft streams in; numbered sources are listed
+    page.get_by_role("tab", name="Write").click()
+    page.get_by_label("What should I write?").fill("Write a short note about herons")
+    page.get_by_role("button", name="Write", exact=True).click()
+    page.get_by_text("Done.").wait_for(timeout=120_000)
+    expect(page.get_by_label("Sources")).to_contain_text("herons.md")
+    assert "Your draft will appear here" not in page.inner_text("body")
+    shoot(page, "write")
+
+    # Images: generate with the tiny pipeline and see it in the gallery
+    page.get_by_role("tab", name="Images").click()
+    page.get_by_label("Prompt (English works best)").fill("a heron at dawn")
+    page.get_by_role("button", name="Generate").click()
+    page.get_by_text("Made 1 image(s)").wait_for(timeout=120_000)
+    assert "seeds 0." not in page.inner_text("body")  # an empty seed field draws a seed
+    assert page.locator("img[src*='inkstone-']").count() >= 1
+    shoot(page, "images")
+
+    # History: both the draft and the image are there
+    page.get_by_role("tab", name="History").click()
+    page.get_by_role("button", name="Refresh").first.click()
+    table = page.get_by_label("Generations")
+    expect(table).to_contain_text("image", timeout=30_000)
+    expect(table).to_contain_text("write")
+    shoot(page, "history")
+
+    page.get_by_role("tab", name="System").click()
+    page.locator("button:visible", has_text="Refresh").click()
+    expect(page.locator("body")).to_contain_text("all-MiniLM-L6-v2", timeout=30_000)
+    expect(page.locator("body")).to_contain_text("inkstone_requests_total")
+    shoot(page, "system")
