@@ -27,3 +27,79 @@ def draft_markdown(record: GenerationRecord) -> str:
                   for s in cited]
         lines.append("")
     return "\n".join(lines)
+
+
+_FOOTNOTES_XML = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<w:footnotes xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+    '<w:footnote w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p></w:footnote>'
+    '<w:footnote w:type="continuationSeparator" w:id="0"><w:p><w:r><w:continuationSeparator/></w:r></w:p></w:footnote>'
+    '</w:footnotes>')
+_MARKER = r"\[(\d+)\]"
+
+
+def draft_docx(record: GenerationRecord, path, images: list = ()) -> None:
+    """Write the draft as DOCX: each ``[n]`` becomes a real Word footnote naming the source
+    (document, page, and the quoted passage); ``images`` (PNG paths) are embedded after the text.
+
+    python-docx has no footnote API, so the footnotes part is added here as Word defines it
+    (word/footnotes.xml, related from the document, with the two separator notes Word expects).
+    """
+    import re
+
+    import docx
+    from docx.opc.constants import RELATIONSHIP_TYPE as RT
+    from docx.opc.packuri import PackURI
+    from docx.opc.part import Part
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import qn
+    from docx.shared import Inches
+    from lxml import etree
+
+    document = docx.Document()
+    footnotes = parse_xml(_FOOTNOTES_XML.encode())
+    sources = {s["n"]: s for s in record.passages}
+    next_id = 1
+    for block in re.split(r"\n\s*\n", record.output.strip()):
+        text = block.strip()
+        heading = re.match(r"^(#{1,6})\s+(.*)$", text)
+        if heading:
+            document.add_heading(re.sub(_MARKER, "", heading.group(2)).strip(),
+                                 level=min(len(heading.group(1)), 4))
+            continue
+        paragraph = document.add_paragraph()
+        for piece in re.split(r"(\[\d+\])", text):
+            marker = re.fullmatch(_MARKER, piece)
+            if not piece:
+                continue
+            if not marker:
+                paragraph.add_run(piece)
+                continue
+            source = sources.get(int(marker.group(1)))
+            if source is None:
+                continue
+            where = source["document"] + (f", p. {source['page']}" if source.get("page") else "")
+            quote = " ".join(source["text"].split())[:300]
+            note = parse_xml(
+                f'<w:footnote xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" '
+                f'w:id="{next_id}"><w:p><w:r><w:rPr><w:vertAlign w:val="superscript"/></w:rPr>'
+                f'<w:footnoteRef/></w:r><w:r><w:t xml:space="preserve"> </w:t></w:r></w:p></w:footnote>')
+            note_run = note[0].add_r()
+            note_run.text = f"{where}: “{quote}”"
+            footnotes.append(note)
+            run = paragraph.add_run()
+            properties = run._r.get_or_add_rPr()
+            properties.append(parse_xml(
+                '<w:vertAlign xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" '
+                'w:val="superscript"/>'))
+            reference = run._r.makeelement(qn("w:footnoteReference"), {qn("w:id"): str(next_id)})
+            run._r.append(reference)
+            next_id += 1
+    for image in images:
+        document.add_picture(str(image), width=Inches(5))
+    blob = etree.tostring(footnotes, xml_declaration=True, encoding="UTF-8", standalone=True)
+    part = Part(PackURI("/word/footnotes.xml"),
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.footnotes+xml",
+                blob, document.part.package)
+    document.part.relate_to(part, RT.FOOTNOTES)
+    document.save(str(path))

@@ -24,7 +24,7 @@ from studio.errors import ModelUnavailable, StudioError
 from studio.illustration import STYLE_QUERY, DerivedPrompt, derive_image_prompt, style_terms
 from studio.image_generation import (NOT_CONFIGURED, ImageGenerator, ImageLimits, ImageSettings,
                                      check_image_settings, save_png)
-from studio.export import draft_markdown
+from studio.export import draft_docx, draft_markdown
 from studio.history import History
 from studio.ops import Ops
 from studio.prompts import compose
@@ -370,6 +370,18 @@ class Studio:
         path = self.kb.settings.data_dir / "exports" / f"inkstone-draft-{generation_id}.md"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(draft_markdown(record), encoding="utf-8")
+        return path
+
+    def export_docx(self, generation_id: int) -> Path:
+        """Write a stored draft as DOCX: citations as footnotes, its illustrations embedded."""
+        record = self.history.get(generation_id)
+        if record.kind != "text":
+            raise StudioError(f"Generation {generation_id} is not a text draft")
+        images = [Path(r.output) for r in reversed(self.history.list(kind="image", limit=500))
+                  if r.request.get("source") == {"draft": generation_id} and Path(r.output).exists()]
+        path = self.kb.settings.data_dir / "exports" / f"inkstone-draft-{generation_id}.docx"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft_docx(record, path, images)
         return path
 
     # --- system ---------------------------------------------------------------------------

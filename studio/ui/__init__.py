@@ -134,14 +134,16 @@ def build_demo(studio: Studio) -> gr.Blocks:
             raise user_error(exc) from None
         return items, message
 
-    def export_markdown(generation_id):
-        if not generation_id:
-            raise gr.Error("Write a draft first; then export it.")
-        try:
-            path = studio.export_markdown(generation_id)
-        except Exception as exc:
-            raise user_error(exc) from None
-        return str(path)
+    def exporter(kind):
+        def export(generation_id):
+            if not generation_id:
+                raise gr.Error("Write a draft first; then export it.")
+            try:
+                path = (studio.export_docx if kind == "docx" else studio.export_markdown)(int(generation_id))
+            except Exception as exc:
+                raise user_error(exc) from None
+            return str(path)
+        return export
 
     def stop(cancel):
         if cancel is not None:
@@ -180,6 +182,7 @@ def build_demo(studio: Studio) -> gr.Blocks:
                     with gr.Row():
                         draft_id.render()
                         export_button = gr.Button("Export Markdown", scale=1)
+                        export_docx_button = gr.Button("Export DOCX", scale=1)
                         export_file = gr.File(label="Download", interactive=False, height=90, scale=2)
                     with gr.Row():
                         selection = gr.Textbox(label="Selection to revise (paste a passage; empty = whole draft)",
@@ -237,7 +240,8 @@ def build_demo(studio: Studio) -> gr.Blocks:
         revise_button.click(revise, [draft_id, instruction, selection, max_new_tokens, temperature], outputs,
                             api_name="revise", concurrency_id="text")
         stop_button.click(stop, cancel_switch, cancel_switch, api_name=False)
-        export_button.click(export_markdown, draft_id, export_file, api_name="export_markdown")
+        export_button.click(exporter("md"), draft_id, export_file, api_name="export_markdown")
+        export_docx_button.click(exporter("docx"), draft_id, export_file, api_name="export_docx")
         suggest.click(suggest_prompt, [draft_id, image_source], [image_prompt, image_status],
                       api_name="image_prompt", concurrency_id="text")
         generate.click(illustrate, [image_prompt, negative, steps, guidance, width, height, image_seed,

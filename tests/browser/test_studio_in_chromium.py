@@ -84,6 +84,11 @@ def test_a_writers_session(page, studio_url, make_file):
     page.get_by_text("Done.").wait_for(timeout=120_000)
     expect(page.get_by_label("Sources")).to_contain_text("herons.md")
     assert "Your draft will appear here" not in page.inner_text("body")
+    # export the draft as DOCX (citations as footnotes)
+    page.get_by_role("button", name="Export DOCX").click()
+    # the file box shows "inkstone-draft-1 .docx" in two spans: compare without whitespace
+    page.wait_for_function(
+        "document.body.innerText.replace(/\\s+/g, '').includes('inkstone-draft-1.docx')", timeout=30_000)
     shoot(page, "write")
 
     # Images: generate with the tiny pipeline and see it in the gallery

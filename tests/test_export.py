@@ -1,0 +1,50 @@
+"""Exports: Markdown with sources; DOCX with citations as real footnotes and images embedded."""
+
+import re
+import zipfile
+
+from PIL import Image
+
+from studio.history import History
+from studio.ops import Ops
+from studio.pipeline import Studio
+
+PASSAGES = [{"n": 1, "chunk_id": 1, "document_id": 1, "document": "tides.pdf", "title": "", "collection": "default",
+             "page": 3, "char_start": 0, "char_end": 10, "headings": "", "score": 1.0,
+             "text": "Tides rise and fall twice a day."},
+            {"n": 2, "chunk_id": 2, "document_id": 2, "document": "moon.md", "title": "", "collection": "default",
+             "page": None, "char_start": 0, "char_end": 10, "headings": "", "score": 0.9,
+             "text": "The moon pulls on the oceans."}]
+
+
+def test_docx_has_footnotes_per_citation_and_the_drafts_images(kb, tiny_generator, tmp_path):
+    history = History(kb.engine)
+    studio = Studio(kb, tiny_generator, history, Ops())
+    common = dict(brief={}, passages=PASSAGES, messages=[], model_id="m", backend="b", settings={},
+                  seed=1, timings={})
+    draft_id = history.record(kind="text", action="write", status="done", request={"prompt": "tides"},
+                              output="# Tides\n\nTides rise twice daily. [1]\n\nThe moon pulls the sea. [2][1]",
+                              cited=[1, 2], **common)
+    picture = tmp_path / "cover.png"
+    Image.new("RGB", (32, 32), "navy").save(picture)
+    history.record(kind="image", action="illustrate", status="done",
+                   request={"prompt": "sea", "source": {"draft": draft_id}}, output=str(picture),
+                   cited=[], **common)
+    history.record(kind="image", action="illustrate", status="done",
+                   request={"prompt": "other", "source": {"draft": 999}}, output=str(picture),
+                   cited=[], **common)
+
+    path = studio.export_docx(draft_id)
+    with zipfile.ZipFile(path) as archive:
+        body = archive.read("word/document.xml").decode()
+        notes = archive.read("word/footnotes.xml").decode()
+        media = [n for n in archive.namelist() if n.startswith("word/media/")]
+        assert "footnotes.xml" in archive.read("word/_rels/document.xml.rels").decode()
+    assert re.findall(r'footnoteReference w:id="(\d+)"', body) == ["1", "2", "3"]
+    assert "[1]" not in body and "Tides rise twice daily." in body
+    assert notes.count("tides.pdf, p. 3") == 2 and notes.count("moon.md") == 1
+    assert "Tides rise and fall twice a day." in notes
+    assert len(media) == 1  # only the image made for this draft
+
+    markdown = studio.export_markdown(draft_id).read_text()
+    assert markdown.endswith("## Sources\n\n1. tides.pdf, p. 3\n2. moon.md\n")
