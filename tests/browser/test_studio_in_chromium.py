@@ -1,6 +1,8 @@
 """The studio in a real headless Chromium (Debian's, driven by Playwright): a writer's session.
 
-Screenshots of each tab are written to docs/screenshots/ (shown in the README).
+Screenshots of each tab are taken on every run; with INKSTONE_UPDATE_SCREENSHOTS=1 they replace
+the ones in docs/screenshots/ that the README shows (otherwise they go to the test's tmp folder,
+so a test run leaves the work tree clean).
 """
 
 import os
@@ -52,12 +54,19 @@ def page():
         browser.close()
 
 
-def shoot(page, name):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+@pytest.fixture
+def shoot(tmp_path):
+    folder = SCREENSHOTS if os.environ.get("INKSTONE_UPDATE_SCREENSHOTS") == "1" else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def take(page, name):
+        page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+        assert (folder / f"{name}.png").stat().st_size > 10_000  # a rendered page, not a blank
+
+    return take
 
 
-def test_a_writers_session(page, studio_url, make_file):
+def test_a_writers_session(page, studio_url, make_file, shoot):
     good = make_file("herons.md", "# Herons\n\nGrey herons hunt fish in shallow water at dawn. "
                                   "They stand still for a long time before they strike.")
     broken = make_file("broken.pdf", b"%PDF-1.4 this file is damaged")
