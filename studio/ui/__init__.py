@@ -8,13 +8,14 @@ its results and errors. Per-user state (the current draft, the stop switch) live
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import gradio as gr
 
 from studio.ui.common import show_markdown, user_error
 from studio.ui.history import history_table, history_tab
 from studio.ui.knowledge import collection_names, documents_table, knowledge_tab
-from studio.image_generation import NOT_CONFIGURED, ImageSettings
+from studio.image_generation import NOT_CONFIGURED, ImageSettings, read_provenance
 from studio.pipeline import (REVISIONS, BriefReady, DraftReady, ImageProgress, ImagesReady,
                              PassagesFound, Studio, TextDelta)
 from studio.text_generation import GenerationSettings
@@ -145,6 +146,18 @@ def build_demo(studio: Studio) -> gr.Blocks:
             return str(path)
         return export
 
+    def reuse(items, evt: gr.SelectData):
+        """Fill the controls from the selected result's PNG provenance (its prompt and seed)."""
+        try:
+            chosen = items[evt.index]
+            path = chosen[0] if isinstance(chosen, (list, tuple)) else chosen["image"]["path"]
+            meta = read_provenance(Path(path))
+        except (KeyError, IndexError, OSError, ValueError):
+            raise gr.Error("This image carries no Inkstone parameters to reuse.") from None
+        return (meta["prompt"], meta.get("negative_prompt", ""), str(meta["seed"]),
+                meta["num_inference_steps"], meta["guidance_scale"], meta["width"], meta["height"],
+                f"Reusing the prompt and seed {meta['seed']} of the selected image.")
+
     def stop(cancel):
         if cancel is not None:
             cancel.set()
@@ -244,6 +257,8 @@ def build_demo(studio: Studio) -> gr.Blocks:
         export_docx_button.click(exporter("docx"), draft_id, export_file, api_name="export_docx")
         suggest.click(suggest_prompt, [draft_id, image_source], [image_prompt, image_status],
                       api_name="image_prompt", concurrency_id="text")
+        gallery.select(reuse, gallery, [image_prompt, negative, image_seed, steps, guidance, width,
+                                        height, image_status], api_name=False)
         generate.click(illustrate, [image_prompt, negative, steps, guidance, width, height, image_seed,
                                     batch, scheduler, init_image, strength, draft_id],
                        [gallery, image_status], api_name="illustrate", concurrency_id="image",

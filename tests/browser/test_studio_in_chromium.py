@@ -108,6 +108,12 @@ def test_a_writers_session(page, studio_url, make_file, shoot):
     assert "seeds 0." not in page.inner_text("body")  # an empty seed field draws a seed
     assert page.locator("img[src*='inkstone-']").count() >= 1
     shoot(page, "images")
+    # reuse a result: its prompt and seed come back into the controls
+    page.get_by_label("Prompt (English works best)").fill("something else")
+    page.locator("img[src*='inkstone-']").first.click()
+    expect(page.get_by_label("Prompt (English works best)")).to_have_value("a heron at dawn", timeout=30_000)
+    seed = page.get_by_label("Seed (empty = random)").input_value()
+    assert seed.isdigit() and f"Reusing the prompt and seed {seed}" in page.inner_text("body")
 
     # History: both the draft and the image are there
     page.get_by_role("tab", name="History").click()
