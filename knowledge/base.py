@@ -110,10 +110,10 @@ class KnowledgeBase:
 
     # --- state ------------------------------------------------------------------------------
 
-    def _state(self, conn) -> KnowledgeState:
-        row = conn.execute(select(KnowledgeState.revision, KnowledgeState.embedding_model,
-                                  KnowledgeState.embedding_dim).where(KnowledgeState.id == 1)).one()
-        return row
+    def _state(self, conn):
+        """The one kb_state row: revision, embedding_model, embedding_dim."""
+        return conn.execute(select(KnowledgeState.revision, KnowledgeState.embedding_model,
+                                   KnowledgeState.embedding_dim).where(KnowledgeState.id == 1)).one()
 
     def _check_embedding_model(self) -> None:
         with self.engine.connect() as conn:
@@ -370,15 +370,20 @@ class KnowledgeBase:
                 Document.collection_id == collection_id, Document.sha256 == sha256,
                 Document.status == "ready").limit(1)).scalar()
 
+    @staticmethod
+    def _forget_failures(conn, collection_id: int, name: str) -> None:
+        """Drop earlier failed records of this file name: the newest outcome is the one shown."""
+        conn.execute(sa.delete(Document).where(
+            Document.collection_id == collection_id, Document.name == name,
+            Document.status == "failed"))
+
     def _record_failure(self, collection_id: int, path: Path, name: str, message: str) -> FileOutcome:
         try:
             size = path.stat().st_size
         except OSError:
             size = 0
         with self._write() as conn, conn.begin():
-            conn.execute(sa.delete(Document).where(
-                Document.collection_id == collection_id, Document.name == name,
-                Document.status == "failed"))
+            self._forget_failures(conn, collection_id, name)
             conn.execute(sa.insert(Document).values(
                 collection_id=collection_id, name=name,
                 file_type=PurePath(name).suffix.lstrip(".").lower()[:16] or "?",
@@ -424,9 +429,7 @@ class KnowledgeBase:
                         texts: list[str], vectors: np.ndarray) -> int:
         file, parsed = prepared.file, prepared.parsed
         with self._write() as conn, conn.begin():
-            conn.execute(sa.delete(Document).where(
-                Document.collection_id == collection_id, Document.name == file.name,
-                Document.status == "failed"))
+            self._forget_failures(conn, collection_id, file.name)
             document_id = conn.execute(sa.insert(Document).values(
                 collection_id=collection_id, name=file.name, file_type=file.file_type,
                 size_bytes=len(file.data), sha256=file.sha256, status="ready",

@@ -158,8 +158,7 @@ class Studio:
 
             # 3. retrieve
             with log.stage("retrieve"):
-                passages = self.kb.search(brief.query, k=RETRIEVE_K, collections=request.collections) \
-                    if self.kb.stats()["chunks"] else []
+                passages = self.kb.search(brief.query, k=RETRIEVE_K, collections=request.collections)
             yield PassagesFound(passages)
 
             # 4. compose
@@ -281,8 +280,7 @@ class Studio:
             if not source.strip():
                 raise StudioError("Choose what to illustrate: a draft, a passage, or some text.")
             with log.stage("style"):
-                notes = [p.text for p in self.kb.search(STYLE_QUERY, k=4)
-                         if style_terms([p.text])] if self.kb.stats()["chunks"] else []
+                notes = [p.text for p in self.kb.search(STYLE_QUERY, k=4) if style_terms([p.text])]
             with log.stage("derive"), self.ops.generation_slot():
                 return derive_image_prompt(source, generator=self.generator, style_notes=notes)
 
@@ -327,7 +325,8 @@ class Studio:
                     while (update := updates.get()) is not None:
                         yield update
                 finally:
-                    cancel.set() if "images" not in outcome and "error" not in outcome else None
+                    if "images" not in outcome and "error" not in outcome:
+                        cancel.set()  # the reader went away mid-generation: stop the pipeline
                     worker.join()
             if "error" in outcome:
                 raise outcome["error"]

@@ -78,7 +78,7 @@ def compose(brief: Brief, passages: Sequence[Passage], *, prompt: str, source_te
               - count_tokens(SYSTEM_PROMPT) - count_tokens(task))
     blocks: list[str] = []
     used: list[Passage] = []
-    trimmed = 0
+    cut_short = 0
     for passage in passages:
         number = len(used) + 1
         head = f'<source n="{number}" from="{quote(passage.location)}">\n'
@@ -87,13 +87,12 @@ def compose(brief: Brief, passages: Sequence[Passage], *, prompt: str, source_te
         text = quote(passage.text.strip())
         if count_tokens(text) > room:
             text = _fit_sentences(text, room, count_tokens)
-            trimmed += 1
             if not text:
-                break
+                break  # not even one sentence fits: this and the rest are left out
+            cut_short += 1
         blocks.append(head + text + tail)
         used.append(passage)
         budget -= count_tokens(blocks[-1]) + 1
-    trimmed += len(passages) - len(used) - (1 if trimmed and len(used) < len(passages) else 0)
     if blocks:
         sources = "Sources:\n" + "\n".join(blocks)
     else:
@@ -101,7 +100,7 @@ def compose(brief: Brief, passages: Sequence[Passage], *, prompt: str, source_te
     return Composition(
         messages=[{"role": "system", "content": SYSTEM_PROMPT},
                   {"role": "user", "content": f"{sources}\n\n{task}"}],
-        passages=used, trimmed=max(trimmed, len(passages) - len(used)))
+        passages=used, trimmed=cut_short + len(passages) - len(used))
 
 
 def _fit_sentences(text: str, room: int, count_tokens: Callable[[str], int]) -> str:
