@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from studio.history import GenerationRecord
 
 
@@ -36,6 +38,18 @@ _FOOTNOTES_XML = (
     '<w:footnote w:type="continuationSeparator" w:id="0"><w:p><w:r><w:continuationSeparator/></w:r></w:p></w:footnote>'
     '</w:footnotes>')
 _MARKER = r"\[(\d+)\]"
+# Characters XML 1.0 cannot hold (C0 controls other than tab/newline, lone surrogates, U+FFFE/F);
+# model output and document text can contain them.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_safe(text: str) -> str:
+    """``text`` without the characters a DOCX (XML) file cannot store.
+
+    >>> xml_safe("tide" + chr(0) + " pools" + chr(27))
+    'tide pools'
+    """
+    return _NOT_XML.sub("", text)
 
 
 def draft_docx(record: GenerationRecord, path, images: list = ()) -> None:
@@ -45,8 +59,6 @@ def draft_docx(record: GenerationRecord, path, images: list = ()) -> None:
     python-docx has no footnote API, so the footnotes part is added here as Word defines it
     (word/footnotes.xml, related from the document, with the two separator notes Word expects).
     """
-    import re
-
     import docx
     from docx.opc.constants import RELATIONSHIP_TYPE as RT
     from docx.opc.packuri import PackURI
@@ -58,9 +70,10 @@ def draft_docx(record: GenerationRecord, path, images: list = ()) -> None:
 
     document = docx.Document()
     footnotes = parse_xml(_FOOTNOTES_XML.encode())
-    sources = {s["n"]: s for s in record.passages}
+    sources = {s["n"]: {**s, "document": xml_safe(s["document"]), "text": xml_safe(s["text"])}
+               for s in record.passages}
     next_id = 1
-    for block in re.split(r"\n\s*\n", record.output.strip()):
+    for block in re.split(r"\n\s*\n", xml_safe(record.output).strip()):
         text = block.strip()
         heading = re.match(r"^(#{1,6})\s+(.*)$", text)
         if heading:

@@ -48,3 +48,19 @@ def test_docx_has_footnotes_per_citation_and_the_drafts_images(kb, tiny_generato
 
     markdown = studio.export_markdown(draft_id).read_text()
     assert markdown.endswith("## Sources\n\n1. tides.pdf, p. 3\n2. moon.md\n")
+
+
+def test_docx_export_survives_control_characters_in_model_output(kb, tiny_generator):
+    # A small model can emit C0 control characters; XML cannot hold them, so export drops them
+    # rather than failing (this failed the browser test once with the random tiny model).
+    history = History(kb.engine)
+    studio = Studio(kb, tiny_generator, history, Ops())
+    noisy = [{**PASSAGES[0], "document": "bell\x07.pdf", "text": "Tides\x00 rise."}]
+    draft_id = history.record(kind="text", action="write", status="done", request={"prompt": "tides"},
+                              output="Tides\x1b rise\x0b daily. [1]", cited=[1], brief={}, passages=noisy,
+                              messages=[], model_id="m", backend="b", settings={}, seed=1, timings={})
+    with zipfile.ZipFile(studio.export_docx(draft_id)) as archive:
+        body = archive.read("word/document.xml").decode()
+        notes = archive.read("word/footnotes.xml").decode()
+    assert "Tides rise daily." in body
+    assert "bell.pdf, p. 3: “Tides rise.”" in notes
