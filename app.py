@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from studio.build import build_studio
     from studio.settings import Settings
-    from studio.ui import build_demo
+    from studio.ui import build_demo, launch
 
     args = parse_args(argv)
     settings = Settings.from_env(host=args.host, port=args.port, auth=args.auth)
@@ -46,10 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     studio = build_studio(settings)
     demo = build_demo(studio)
     auth = tuple(settings.auth.split(":", 1)) if settings.auth else None
-    demo.queue(max_size=64).launch(
-        server_name=settings.host, server_port=settings.port, auth=auth, share=False,
-        max_file_size=f"{settings.knowledge.max_upload_mb}mb",
-        allowed_paths=[], show_error=False)
+    launch(demo, studio, host=settings.host, port=settings.port, auth=auth)
 
 
 if __name__ == "__main__":

@@ -352,7 +352,7 @@ class Studio:
         single = replace(settings, seed=seed, batch_count=1)
         provenance = {**single.as_dict(), "model": self.images.model_id, "source": source,
                       "scheduler": settings.scheduler or "default"}
-        name = f"inkstone-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}.png"
+        name = f"inkstone-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex}.png"
         path = save_png(image, self.images_dir / time.strftime("%Y-%m") / name, provenance)
         generation_id = self.history.record(
             kind="image", action="illustrate", status="done",

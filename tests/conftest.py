@@ -159,3 +159,29 @@ def tiny_image_model(tmp_path_factory) -> str:
                                    feature_extractor=None, requires_safety_checker=False)
     pipe.save_pretrained(folder)
     return str(folder)
+
+
+@pytest.fixture
+def served_studio(request, tmp_path, embedder, tiny_generator, tiny_image_model):
+    """The studio on the tiny models, on SQLite, served over HTTP exactly as app.py serves it
+    (bounded queue, upload limit, served folders, translations). Yields (url, studio).
+
+    Indirect parameters: ``generator`` replaces the text generator; ``queue_size``."""
+    options = getattr(request, "param", {})
+    from knowledge import KnowledgeBase, KnowledgeSettings
+    from studio.history import History
+    from studio.image_generation import ImageGenerator
+    from studio.ops import Ops
+    from studio.pipeline import Studio
+    from studio.ui import build_demo, launch
+
+    kb = KnowledgeBase.open(KnowledgeSettings(data_dir=tmp_path / "data", max_upload_mb=1),
+                            embedder=embedder)
+    studio = Studio(kb, options.get("generator", tiny_generator), History(kb.engine), Ops(),
+                    images=ImageGenerator(tiny_image_model), images_dir=tmp_path / "data" / "images")
+    demo = build_demo(studio)
+    launch(demo, studio, port=None, prevent_thread_lock=True, quiet=True,
+           **({"queue_size": options["queue_size"]} if "queue_size" in options else {}))
+    yield demo.local_url, studio
+    demo.close()
+    kb.close()

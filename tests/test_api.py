@@ -2,28 +2,12 @@
 
 import pytest
 
-from studio.history import History
-from studio.image_generation import ImageGenerator
-from studio.ops import Ops
-from studio.pipeline import Studio
-
 
 @pytest.fixture
-def client(tmp_path, embedder, tiny_generator, tiny_image_model, make_file):
+def client(served_studio):
     from gradio_client import Client
 
-    from knowledge import KnowledgeBase, KnowledgeSettings
-    from studio.ui import build_demo
-
-    kb = KnowledgeBase.open(KnowledgeSettings(data_dir=tmp_path / "data"), embedder=embedder)
-    studio = Studio(kb, tiny_generator, History(kb.engine), Ops(),
-                    images=ImageGenerator(tiny_image_model), images_dir=tmp_path / "data" / "images")
-    demo = build_demo(studio)
-    demo.queue().launch(server_name="127.0.0.1", server_port=None, prevent_thread_lock=True,
-                        quiet=True, allowed_paths=[str(tmp_path / "data")])
-    yield Client(demo.local_url, verbose=False)
-    demo.close()
-    kb.close()
+    return Client(served_studio[0], verbose=False)
 
 
 def test_scripted_session_upload_search_write_illustrate_history(client, make_file):

@@ -13,6 +13,7 @@ from pathlib import Path
 import gradio as gr
 
 from studio.ui.common import show_markdown, user_error
+from studio.ui.i18n import I18N, TEXT, t
 from studio.ui.history import history_table, history_tab
 from studio.ui.knowledge import collection_names, documents_table, knowledge_tab
 from studio.image_generation import NOT_CONFIGURED, ImageSettings, read_provenance
@@ -21,11 +22,6 @@ from studio.pipeline import (REVISIONS, BriefReady, DraftReady, ImageProgress, I
 from studio.text_generation import GenerationSettings
 from studio.understanding import FORMS, LENGTHS, TONES, WriteRequest
 
-EMPTY_DRAFT = "*Your draft will appear here as it is written.*"
-FORM_LABELS = {"": "Work it out from my request", "article": "Article", "blog_post": "Blog post",
-               "outline": "Outline", "summary": "Summary", "email": "Email",
-               "social_post": "Social post", "product_description": "Product description",
-               "rewrite": "Rewrite a passage", "expand": "Expand a passage", "free": "Free prompt"}
 SOURCE_HEADERS = ["#", "cited", "document", "page", "passage"]
 
 
@@ -49,6 +45,25 @@ def parse_seed(value) -> int | None:
         raise gr.Error(f"The seed must be a whole number but is {text!r}") from None
 
 
+# Requests waiting beyond those running; one more is told "queue full" instead of waiting.
+QUEUE_SIZE = 64
+
+
+def launch(demo: gr.Blocks, studio: Studio, *, host: str = "127.0.0.1", port: int | None = 7860,
+           auth=None, queue_size: int = QUEUE_SIZE, **options) -> None:
+    """Serve ``demo`` the one way the studio is served (``app.py`` and the tests use this).
+
+    Bounded queue; uploads over the knowledge base's size limit refused by the server before a
+    handler reads them; the only folder served by path is the studio's image folder (files a
+    handler returns are served from Gradio's temp folder); never a public share link.
+    """
+    studio.images_dir.mkdir(parents=True, exist_ok=True)
+    demo.queue(max_size=queue_size).launch(
+        server_name=host, server_port=port, auth=auth, share=False, show_error=False, i18n=I18N,
+        max_file_size=studio.kb.settings.max_upload_bytes, allowed_paths=[str(studio.images_dir)],
+        **options)
+
+
 def build_demo(studio: Studio) -> gr.Blocks:
     """Lay out the studio and wire its events to ``studio``."""
 
@@ -60,7 +75,8 @@ def build_demo(studio: Studio) -> gr.Blocks:
         for event in events:
             if isinstance(event, BriefReady):
                 b = event.brief
-                status = f"Writing a {FORM_LABELS.get(b.form, b.form).lower()} about “{b.query}” ({b.tone}, {b.length})"
+                form = TEXT[f"form.{b.form}"][0] if f"form.{b.form}" in TEXT else b.form
+                status = f"Writing a {form.lower()} about “{b.query}” ({b.tone}, {b.length})"
                 yield gr.update(), gr.update(), status, gr.update(), cancel
             elif isinstance(event, PassagesFound):
                 passages = event.passages
@@ -143,7 +159,7 @@ def build_demo(studio: Studio) -> gr.Blocks:
                 path = (studio.export_docx if kind == "docx" else studio.export_markdown)(int(generation_id))
             except Exception as exc:
                 raise user_error(exc) from None
-            return str(path)
+            return gr.DownloadButton(f"⬇ {path.name}", value=str(path), visible=True)
         return export
 
     def reuse(items, evt: gr.SelectData):
@@ -167,79 +183,80 @@ def build_demo(studio: Studio) -> gr.Blocks:
 
     with gr.Blocks(title="Inkstone") as demo:
         # Visible (not gr.State) so API scripts get the id back from /write and can pass it on.
-        draft_id = gr.Number(None, precision=0, label="Draft id", interactive=False, render=False,
+        draft_id = gr.Number(None, precision=0, label=t("write.draft_id"), interactive=False, render=False,
                              scale=1, min_width=100)
         cancel_switch = gr.State(None)
-        gr.Markdown("# Inkstone\nA writing studio grounded in your own material.")
-        with gr.Tab("Write"):
+        gr.Markdown(t("title"))
+        with gr.Tab(t("tab.write")):
             with gr.Row():
                 with gr.Column(scale=2):
-                    prompt = gr.Textbox(label="What should I write?", lines=3,
-                                        placeholder="e.g. Write a friendly blog post about our tide-pool notes, under 300 words")
+                    prompt = gr.Textbox(label=t("write.prompt"), lines=3, placeholder=t("write.placeholder"))
                     with gr.Row():
-                        form = gr.Dropdown([(v, k) for k, v in FORM_LABELS.items()], value="", label="Form")
-                        tone = gr.Dropdown([("Work it out", "")] + [(t, t) for t in TONES], value="", label="Tone")
-                        length = gr.Dropdown([("Work it out", "")] + [(n, n) for n in LENGTHS], value="", label="Length")
+                        form = gr.Dropdown([(t(f"form.{k}"), k) for k in ("",) + FORMS], value="", label=t("write.form"))
+                        tone = gr.Dropdown([(t("write.auto"), "")] + [(t(f"tone.{x}"), x) for x in TONES], value="",
+                                           label=t("write.tone"))
+                        length = gr.Dropdown([(t("write.auto"), "")] + [(t(f"length.{n}"), n) for n in LENGTHS], value="",
+                                             label=t("write.length"))
                     collections = gr.Dropdown(collection_names(studio), multiselect=True, value=[],
-                                              allow_custom_value=True, label="Draw on collections (empty = all)")
-                    with gr.Accordion("Model settings", open=False):
+                                              allow_custom_value=True, label=t("write.collections"))
+                    with gr.Accordion(t("write.model_settings"), open=False):
                         max_new_tokens = gr.Slider(16, studio.ops.limits.max_new_tokens, value=400, step=16,
-                                                   label="Max new tokens")
-                        temperature = gr.Slider(0, 1.5, value=0.7, step=0.05, label="Temperature (0 = greedy)")
-                        seed = gr.Textbox(label="Seed (empty = random, always recorded)", placeholder="random")
+                                                   label=t("write.max_new_tokens"))
+                        temperature = gr.Slider(0, 1.5, value=0.7, step=0.05, label=t("write.temperature"))
+                        seed = gr.Textbox(label=t("write.seed"), placeholder=t("seed.placeholder"))
                     with gr.Row():
-                        write_button = gr.Button("Write", variant="primary")
-                        stop_button = gr.Button("Stop")
+                        write_button = gr.Button(t("write.button"), variant="primary")
+                        stop_button = gr.Button(t("write.stop"))
                     status = gr.Markdown("")
-                    draft = gr.Markdown(EMPTY_DRAFT, label="Draft", sanitize_html=True, buttons=["copy"])
+                    draft = gr.Markdown(t("write.empty"), label=t("write.draft"), sanitize_html=True, buttons=["copy"])
                     with gr.Row():
                         draft_id.render()
-                        export_button = gr.Button("Export Markdown", scale=1)
-                        export_docx_button = gr.Button("Export DOCX", scale=1)
-                        export_file = gr.File(label="Download", interactive=False, height=90, scale=2)
+                        export_button = gr.Button(t("write.export_md"), scale=1)
+                        export_docx_button = gr.Button(t("write.export_docx"), scale=1)
+                        export_file = gr.DownloadButton(t("write.download"), visible=False, variant="secondary", scale=2)
                     with gr.Row():
-                        selection = gr.Textbox(label="Selection to revise (paste a passage; empty = whole draft)",
-                                               lines=2, scale=3)
-                        instruction = gr.Radio(list(REVISIONS), value="rewrite", label="Revise", scale=2)
-                    revise_button = gr.Button("Revise")
+                        selection = gr.Textbox(label=t("write.selection"), lines=2, scale=3)
+                        instruction = gr.Radio([(t(f"revise.{r}"), r) for r in REVISIONS], value="rewrite",
+                                               label=t("write.revise_how"), scale=2)
+                    revise_button = gr.Button(t("write.revise"))
                 with gr.Column(scale=1):
-                    sources = gr.Dataframe(headers=SOURCE_HEADERS, label="Sources", interactive=False, wrap=True)
-        with gr.Tab("Images"):
+                    sources = gr.Dataframe(headers=SOURCE_HEADERS, label=t("write.sources"), interactive=False, wrap=True,
+                                           column_widths=["9%", "13%", "24%", "11%", "43%"])
+        with gr.Tab(t("tab.images")):
             if not studio.images.configured:
-                gr.Markdown("**Images are off.** " + NOT_CONFIGURED)
+                gr.Markdown(t("images.off") + " " + NOT_CONFIGURED)
             with gr.Row():
                 with gr.Column(scale=2):
-                    image_prompt = gr.Textbox(label="Prompt (English works best)", lines=2)
+                    image_prompt = gr.Textbox(label=t("images.prompt"), lines=2)
                     with gr.Row():
-                        suggest = gr.Button("Illustrate the current draft")
-                        image_source = gr.Textbox(label="…or this passage", lines=2, scale=2)
-                    negative = gr.Textbox(label="Negative prompt", placeholder="blurry, text, watermark")
+                        suggest = gr.Button(t("images.suggest"))
+                        image_source = gr.Textbox(label=t("images.passage"), lines=2, scale=2)
+                    negative = gr.Textbox(label=t("images.negative"), placeholder="blurry, text, watermark")
                     with gr.Row():
-                        steps = gr.Slider(1, studio.image_limits.max_steps, value=4, step=1, label="Steps")
-                        guidance = gr.Slider(0, 15, value=0.0, step=0.5, label="Guidance (0 for turbo models)")
+                        steps = gr.Slider(1, studio.image_limits.max_steps, value=4, step=1, label=t("images.steps"))
+                        guidance = gr.Slider(0, 15, value=0.0, step=0.5, label=t("images.guidance"))
                     with gr.Row():
-                        width = gr.Slider(64, studio.image_limits.max_side, value=512, step=8, label="Width")
-                        height = gr.Slider(64, studio.image_limits.max_side, value=512, step=8, label="Height")
+                        width = gr.Slider(64, studio.image_limits.max_side, value=512, step=8, label=t("images.width"))
+                        height = gr.Slider(64, studio.image_limits.max_side, value=512, step=8, label=t("images.height"))
                     with gr.Row():
-                        image_seed = gr.Textbox(label="Seed (empty = random)", placeholder="random")
-                        batch = gr.Slider(1, studio.image_limits.max_batch, value=1, step=1, label="Images")
-                        scheduler = gr.Textbox(label="Scheduler (empty = the model's own)")
-                    with gr.Accordion("Start from an image", open=False):
-                        init_image = gr.Image(type="filepath", label="Starting image")
-                        strength = gr.Slider(0.05, 1.0, value=0.6, step=0.05, label="Strength")
-                    generate = gr.Button("Generate", variant="primary", interactive=studio.images.configured)
+                        image_seed = gr.Textbox(label=t("images.seed"), placeholder=t("seed.placeholder"))
+                        batch = gr.Slider(1, studio.image_limits.max_batch, value=1, step=1, label=t("images.batch"))
+                        scheduler = gr.Textbox(label=t("images.scheduler"))
+                    with gr.Accordion(t("images.start_from"), open=False):
+                        init_image = gr.Image(type="filepath", label=t("images.init"))
+                        strength = gr.Slider(0.05, 1.0, value=0.6, step=0.05, label=t("images.strength"))
+                    generate = gr.Button(t("images.generate"), variant="primary", interactive=studio.images.configured)
                     image_status = gr.Markdown("")
                 with gr.Column(scale=2):
-                    gallery = gr.Gallery(label="Results", columns=2, format="png")
+                    gallery = gr.Gallery(label=t("images.results"), columns=2, format="png")
         knowledge = knowledge_tab(studio)
         history = history_tab(studio)
 
-        with gr.Tab("System"):
-            gr.Markdown("Models in use (backend, device, dtype, quantisation, load state), storage, "
-                        "the queue and request metrics. Prometheus text is below the JSON.")
-            refresh = gr.Button("Refresh")
-            system = gr.JSON(label="Status")
-            metrics = gr.Code(label="Prometheus metrics", language=None)
+        with gr.Tab(t("tab.system")):
+            gr.Markdown(t("system.about"))
+            refresh = gr.Button(t("system.refresh"))
+            system = gr.JSON(label=t("system.status"))
+            metrics = gr.Code(label=t("system.metrics"), language=None)
 
         def system_status():
             return studio.system_status(), studio.ops.prometheus()
@@ -247,7 +264,8 @@ def build_demo(studio: Studio) -> gr.Blocks:
         refresh.click(system_status, None, [system, metrics], api_name="system_status")
         demo.load(system_status, None, [system, metrics], api_name=False)
         outputs = [draft, sources, status, draft_id, cancel_switch]
-        write_button.click(lambda: (EMPTY_DRAFT, []), None, [draft, sources], api_name=False).then(
+        write_button.click(lambda: (t("write.empty"), [], gr.DownloadButton(visible=False)), None,
+                           [draft, sources, export_file], api_name=False).then(
             write, [prompt, form, tone, length, collections, max_new_tokens, temperature, seed], outputs,
             api_name="write", concurrency_id="text", concurrency_limit=studio.ops.limits.max_concurrent_generations)
         revise_button.click(revise, [draft_id, instruction, selection, max_new_tokens, temperature], outputs,

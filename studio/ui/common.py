@@ -11,7 +11,9 @@ from knowledge import UserError
 
 log = logging.getLogger("studio.ui")
 
-EMPTY_KNOWLEDGE = "Upload documents to ground your writing: TXT, Markdown, HTML, PDF or DOCX."
+from studio.ui.i18n import TEXT
+
+EMPTY_KNOWLEDGE = TEXT["kb.empty"][0]
 
 
 def show_markdown(text: str) -> str:

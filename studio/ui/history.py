@@ -9,9 +9,7 @@ import gradio as gr
 
 from studio.pipeline import DraftReady, ImagesReady, Studio
 from studio.ui.common import show_markdown, user_error
-
-EMPTY_HISTORY = "Nothing yet: drafts and images you make are listed here with how they were made."
-
+from studio.ui.i18n import t
 
 def history_table(studio: Studio) -> list[list]:
     rows = []
@@ -88,25 +86,25 @@ def history_tab(studio: Studio) -> dict:
             raise user_error(exc) from None
         return history_table(studio)
 
-    with gr.Tab("History"):
-        gr.Markdown(EMPTY_HISTORY)
+    with gr.Tab(t("tab.history")):
+        gr.Markdown(t("history.empty"))
         table = gr.Dataframe(headers=["id", "kind", "action", "status", "revises", "model", "backend",
-                                      "seed", "created", "request"], label="Generations",
+                                      "seed", "created", "request"], label=t("history.table"),
                              interactive=False, wrap=True)
         with gr.Row():
-            first = gr.Number(label="Generation id", precision=0)
-            second = gr.Number(label="Compare with id", precision=0)
-            refresh = gr.Button("Refresh")
+            first = gr.Number(label=t("history.id"), precision=0)
+            second = gr.Number(label=t("history.other"), precision=0)
+            refresh = gr.Button(t("history.refresh"))
         with gr.Row():
-            open_button = gr.Button("Open")
-            compare_button = gr.Button("Compare side by side")
-            rerun_button = gr.Button("Re-run")
-            delete_button = gr.Button("Delete", variant="stop")
+            open_button = gr.Button(t("history.open"))
+            compare_button = gr.Button(t("history.compare"))
+            rerun_button = gr.Button(t("history.rerun"))
+            delete_button = gr.Button(t("history.delete"), variant="stop")
         with gr.Row():
             left = gr.Markdown(sanitize_html=True)
             right = gr.Markdown(sanitize_html=True)
         details = gr.Markdown(sanitize_html=True)
-        diff = gr.Code(label="Changes (unified diff)", language=None)
+        diff = gr.Code(label=t("history.diff"), language=None)
 
     refresh.click(lambda: history_table(studio), None, table, api_name="history")
     open_button.click(open_one, first, [left, details], api_name="open_generation")

@@ -7,6 +7,7 @@ import gradio as gr
 from knowledge import DEFAULT_COLLECTION
 from studio.pipeline import Studio
 from studio.ui.common import EMPTY_KNOWLEDGE, user_error
+from studio.ui.i18n import t
 
 FILE_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"]
 
@@ -103,30 +104,30 @@ def knowledge_tab(studio: Studio) -> dict:
             return [["", "", "", "No passages found. " + EMPTY_KNOWLEDGE]]
         return [[i, f"{p.score:.3f}", p.location, p.text] for i, p in enumerate(passages, 1)]
 
-    with gr.Tab("Knowledge"):
-        gr.Markdown(EMPTY_KNOWLEDGE)
+    with gr.Tab(t("tab.knowledge")):
+        gr.Markdown(t("kb.empty"))
         with gr.Row():
             collection = gr.Dropdown(collection_names(studio), value=DEFAULT_COLLECTION,
-                                     label="Collection", allow_custom_value=True, scale=2)
-            new_name = gr.Textbox(label="New name", scale=2)
-            create_button = gr.Button("Create", scale=1)
-            rename_button = gr.Button("Rename", scale=1)
-            delete_button = gr.Button("Delete collection", variant="stop", scale=1)
-        files = gr.File(label="Documents (drop many at once)", file_count="multiple", file_types=FILE_TYPES)
-        add = gr.Button("Add to knowledge base", variant="primary")
-        report = gr.Dataframe(headers=["file", "result", "chunks", "reason"], label="Upload report",
+                                     label=t("kb.collection"), allow_custom_value=True, scale=2)
+            new_name = gr.Textbox(label=t("kb.new_name"), scale=2)
+            create_button = gr.Button(t("kb.create"), scale=1)
+            rename_button = gr.Button(t("kb.rename"), scale=1)
+            delete_button = gr.Button(t("kb.delete_collection"), variant="stop", scale=1)
+        files = gr.File(label=t("kb.files"), file_count="multiple", file_types=FILE_TYPES)
+        add = gr.Button(t("kb.add"), variant="primary")
+        report = gr.Dataframe(headers=["file", "result", "chunks", "reason"], label=t("kb.report"),
                               interactive=False)
         documents = gr.Dataframe(headers=["id", "name", "type", "pages", "chunks", "size", "added",
-                                          "collection", "status"], label="Documents", interactive=False)
+                                          "collection", "status"], label=t("kb.documents"), interactive=False)
         with gr.Row():
-            doc_id = gr.Number(label="Document id", precision=0, scale=1)
-            remove_button = gr.Button("Remove document", variant="stop", scale=1)
-            reindex_button = gr.Button("Re-index", scale=1)
+            doc_id = gr.Number(label=t("kb.doc_id"), precision=0, scale=1)
+            remove_button = gr.Button(t("kb.remove"), variant="stop", scale=1)
+            reindex_button = gr.Button(t("kb.reindex"), scale=1)
         with gr.Row():
-            query = gr.Textbox(label="Search your material", scale=4)
-            k = gr.Slider(1, 20, value=5, step=1, label="passages", scale=1)
+            query = gr.Textbox(label=t("kb.search"), scale=4)
+            k = gr.Slider(1, 20, value=5, step=1, label=t("kb.k"), scale=1)
         results = gr.Dataframe(headers=["#", "score", "source", "passage"],
-                               label="What retrieval finds", interactive=False, wrap=True)
+                               label=t("kb.results"), interactive=False, wrap=True)
 
     add.click(upload, [files, collection], [report, collection, documents], api_name="add_documents")
     create_button.click(create, new_name, [collection, documents], api_name="create_collection")

@@ -7,15 +7,12 @@ so a test run leaves the work tree clean).
 
 import os
 import shutil
+import zipfile
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from studio.history import History
-from studio.image_generation import ImageGenerator
-from studio.ops import Ops
-from studio.pipeline import Studio
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -24,19 +21,8 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 
 
 @pytest.fixture
-def studio_url(tmp_path, embedder, tiny_generator, tiny_image_model):
-    from knowledge import KnowledgeBase, KnowledgeSettings
-    from studio.ui import build_demo
-
-    kb = KnowledgeBase.open(KnowledgeSettings(data_dir=tmp_path / "data"), embedder=embedder)
-    studio = Studio(kb, tiny_generator, History(kb.engine), Ops(),
-                    images=ImageGenerator(tiny_image_model), images_dir=tmp_path / "data" / "images")
-    demo = build_demo(studio)
-    demo.queue().launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True,
-                        allowed_paths=[str(tmp_path / "data")])
-    yield demo.local_url
-    demo.close()
-    kb.close()
+def studio_url(served_studio):
+    return served_studio[0]
 
 
 @pytest.fixture
@@ -66,7 +52,7 @@ def shoot(tmp_path):
     return take
 
 
-def test_a_writers_session(page, studio_url, make_file, shoot):
+def test_a_writers_session(page, studio_url, make_file, shoot, tmp_path):
     good = make_file("herons.md", "# Herons\n\nGrey herons hunt fish in shallow water at dawn. "
                                   "They stand still for a long time before they strike.")
     broken = make_file("broken.pdf", b"%PDF-1.4 this file is damaged")
@@ -95,10 +81,15 @@ def test_a_writers_session(page, studio_url, make_file, shoot):
     assert "Your draft will appear here" not in page.inner_text("body")
     # export the draft as DOCX (citations as footnotes)
     page.get_by_role("button", name="Export DOCX").click()
-    # the file box shows "inkstone-draft-1 .docx" in two spans: compare without whitespace
-    page.wait_for_function(
-        "document.body.innerText.replace(/\\s+/g, '').includes('inkstone-draft-1.docx')", timeout=30_000)
+    download_button = page.get_by_role("button", name="inkstone-draft-1.docx")
+    expect(download_button).to_be_visible(timeout=30_000)
     shoot(page, "write")
+    with page.expect_download() as download:
+        download_button.click()
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    with zipfile.ZipFile(saved) as docx:
+        assert "word/footnotes.xml" in docx.namelist()
 
     # Images: generate with the tiny pipeline and see it in the gallery
     page.get_by_role("tab", name="Images").click()
@@ -128,3 +119,21 @@ def test_a_writers_session(page, studio_url, make_file, shoot):
     expect(page.locator("body")).to_contain_text("all-MiniLM-L6-v2", timeout=30_000)
     expect(page.locator("body")).to_contain_text("inkstone_requests_total")
     shoot(page, "system")
+
+
+def test_the_page_speaks_the_browsers_language(page, studio_url, shoot):
+    chinese = page.context.browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 1000})
+    zh = chinese.new_page()
+    zh.goto(studio_url)
+    expect(zh.get_by_role("tab", name="知识库")).to_be_visible(timeout=30_000)
+    expect(zh.get_by_role("button", name="开始写作")).to_be_visible()
+    expect(zh.get_by_label("要写什么？")).to_be_visible()
+    expect(zh.locator("body")).to_contain_text("草稿会在生成时逐字显示在这里")
+    zh.get_by_role("tab", name="知识库").click()
+    expect(zh.locator("body")).to_contain_text("上传文档，让写作有据可依")
+    shoot(zh, "knowledge-zh")
+    chinese.close()
+    # the same page in an English browser says it in English
+    page.goto(studio_url)
+    expect(page.get_by_role("button", name="Write", exact=True)).to_be_visible(timeout=30_000)
+    assert "开始写作" not in page.inner_text("body")

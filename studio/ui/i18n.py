@@ -1,0 +1,146 @@
+"""The UI's words in English and Simplified Chinese; the browser's language picks one.
+
+Gradio translates these in the browser (``gr.I18n``): a component's label or text is given as
+``t("key")`` and the page shows the entry for the browser's locale, English otherwise. Messages
+made while handling a request (errors, status lines) are written in English.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+# key: (English, 简体中文)
+TEXT: dict[str, tuple[str, str]] = {
+    "title": ("# Inkstone\nA writing studio grounded in your own material.",
+              "# Inkstone 砚台\n以你自己的资料为依据的写作工作室。"),
+    "tab.write": ("Write", "写作"),
+    "tab.images": ("Images", "配图"),
+    "tab.knowledge": ("Knowledge", "知识库"),
+    "tab.history": ("History", "历史"),
+    "tab.system": ("System", "系统"),
+    # Write
+    "write.prompt": ("What should I write?", "要写什么？"),
+    "write.placeholder": ("e.g. Write a friendly blog post about our tide-pool notes, under 300 words",
+                          "例如：根据我们的潮池笔记写一篇亲切的博客文章，300 字以内"),
+    "write.form": ("Form", "体裁"),
+    "write.tone": ("Tone", "语气"),
+    "write.length": ("Length", "篇幅"),
+    "write.auto": ("Work it out", "自动判断"),
+    "form.": ("Work it out from my request", "根据请求自动判断"),
+    "form.article": ("Article", "文章"),
+    "form.blog_post": ("Blog post", "博客文章"),
+    "form.outline": ("Outline", "提纲"),
+    "form.summary": ("Summary", "摘要"),
+    "form.email": ("Email", "邮件"),
+    "form.social_post": ("Social post", "社交媒体帖子"),
+    "form.product_description": ("Product description", "产品描述"),
+    "form.rewrite": ("Rewrite a passage", "改写一段"),
+    "form.expand": ("Expand a passage", "扩写一段"),
+    "form.free": ("Free prompt", "自由提示"),
+    "tone.neutral": ("neutral", "中性"),
+    "tone.formal": ("formal", "正式"),
+    "tone.casual": ("casual", "随意"),
+    "tone.friendly": ("friendly", "亲切"),
+    "tone.professional": ("professional", "专业"),
+    "tone.persuasive": ("persuasive", "有说服力"),
+    "tone.humorous": ("humorous", "幽默"),
+    "tone.academic": ("academic", "学术"),
+    "tone.enthusiastic": ("enthusiastic", "热情"),
+    "tone.serious": ("serious", "严肃"),
+    "length.short": ("short", "短"),
+    "length.medium": ("medium", "中等"),
+    "length.long": ("long", "长"),
+    "write.collections": ("Draw on collections (empty = all)", "引用的文集（留空 = 全部）"),
+    "write.model_settings": ("Model settings", "模型设置"),
+    "write.max_new_tokens": ("Max new tokens", "最多生成的词元数"),
+    "write.temperature": ("Temperature (0 = greedy)", "温度（0 = 贪心解码）"),
+    "write.seed": ("Seed (empty = random, always recorded)", "随机种子（留空 = 随机，始终记录）"),
+    "seed.placeholder": ("random", "随机"),
+    "write.button": ("Write", "开始写作"),
+    "write.stop": ("Stop", "停止"),
+    "write.empty": ("*Your draft will appear here as it is written.*", "*草稿会在生成时逐字显示在这里。*"),
+    "write.draft": ("Draft", "草稿"),
+    "write.draft_id": ("Draft id", "草稿编号"),
+    "write.export_md": ("Export Markdown", "导出 Markdown"),
+    "write.export_docx": ("Export DOCX", "导出 DOCX"),
+    "write.download": ("Download", "下载"),
+    "write.selection": ("Selection to revise (paste a passage; empty = whole draft)",
+                        "要修改的段落（粘贴一段；留空 = 整篇草稿）"),
+    "write.revise_how": ("Revise", "修改方式"),
+    "revise.continue": ("continue", "续写"),
+    "revise.rewrite": ("rewrite", "改写"),
+    "revise.expand": ("expand", "扩写"),
+    "revise.shorten": ("shorten", "缩写"),
+    "write.revise": ("Revise", "修改"),
+    "write.sources": ("Sources", "来源"),
+    # Images
+    "images.off": ("**Images are off.**", "**配图功能未开启。**"),
+    "images.prompt": ("Prompt (English works best)", "提示词（英文效果最好）"),
+    "images.suggest": ("Illustrate the current draft", "为当前草稿配图"),
+    "images.passage": ("…or this passage", "……或为这一段配图"),
+    "images.negative": ("Negative prompt", "反向提示词"),
+    "images.steps": ("Steps", "步数"),
+    "images.guidance": ("Guidance (0 for turbo models)", "引导强度（turbo 模型用 0）"),
+    "images.width": ("Width", "宽度"),
+    "images.height": ("Height", "高度"),
+    "images.seed": ("Seed (empty = random)", "随机种子（留空 = 随机）"),
+    "images.batch": ("Images", "张数"),
+    "images.scheduler": ("Scheduler (empty = the model's own)", "调度器（留空 = 模型自带）"),
+    "images.start_from": ("Start from an image", "从一张图片开始"),
+    "images.init": ("Starting image", "起始图片"),
+    "images.strength": ("Strength", "变化强度"),
+    "images.generate": ("Generate", "生成"),
+    "images.results": ("Results", "结果"),
+    # Knowledge
+    "kb.empty": ("Upload documents to ground your writing: TXT, Markdown, HTML, PDF or DOCX.",
+                 "上传文档，让写作有据可依：支持 TXT、Markdown、HTML、PDF 和 DOCX。"),
+    "kb.collection": ("Collection", "文集"),
+    "kb.new_name": ("New name", "新名称"),
+    "kb.create": ("Create", "新建"),
+    "kb.rename": ("Rename", "重命名"),
+    "kb.delete_collection": ("Delete collection", "删除文集"),
+    "kb.files": ("Documents (drop many at once)", "文档（可一次拖入多个）"),
+    "kb.add": ("Add to knowledge base", "加入知识库"),
+    "kb.report": ("Upload report", "上传结果"),
+    "kb.documents": ("Documents", "文档"),
+    "kb.doc_id": ("Document id", "文档编号"),
+    "kb.remove": ("Remove document", "删除文档"),
+    "kb.reindex": ("Re-index", "重建索引"),
+    "kb.search": ("Search your material", "搜索你的资料"),
+    "kb.k": ("passages", "段落数"),
+    "kb.results": ("What retrieval finds", "检索结果"),
+    "kb.share_with": ("Share with (user name)", "共享给（用户名）"),
+    "kb.share_access": ("Access", "权限"),
+    "kb.share": ("Share", "共享"),
+    # History
+    "history.empty": ("Nothing yet: drafts and images you make are listed here with how they were made.",
+                      "还没有记录：你生成的草稿和图片会连同生成方式列在这里。"),
+    "history.table": ("Generations", "生成记录"),
+    "history.id": ("Generation id", "记录编号"),
+    "history.other": ("Compare with id", "对比的记录编号"),
+    "history.refresh": ("Refresh", "刷新"),
+    "history.open": ("Open", "打开"),
+    "history.compare": ("Compare side by side", "并排对比"),
+    "history.rerun": ("Re-run", "重新运行"),
+    "history.delete": ("Delete", "删除"),
+    "history.diff": ("Changes (unified diff)", "改动（统一差异格式）"),
+    # System
+    "system.about": ("Models in use (backend, device, dtype, quantisation, load state), storage, "
+                     "the queue and request metrics. Prometheus text is below the JSON.",
+                     "正在使用的模型（后端、设备、数据类型、量化、加载状态）、存储、队列和请求指标。"
+                     "JSON 下方是 Prometheus 格式的指标。"),
+    "system.refresh": ("Refresh", "刷新"),
+    "system.status": ("Status", "状态"),
+    "system.metrics": ("Prometheus metrics", "Prometheus 指标"),
+}
+
+LOCALES = {"en": 0, "zh-CN": 1}
+
+I18N = gr.I18n(**{locale: {key: words[column] for key, words in TEXT.items()}
+                  for locale, column in LOCALES.items()})
+
+
+def t(key: str):
+    """The words for ``key`` in the browser's language (a KeyError for a key not in TEXT)."""
+    TEXT[key]
+    return I18N(key)

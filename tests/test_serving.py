@@ -1,0 +1,102 @@
+"""How the studio is served (the same ``launch`` as app.py): the queue, the upload limit and
+the files it will hand out."""
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+
+class GatedModel:
+    """A stand-in text model that writes nothing until the test opens its gate, so requests
+    pile up in the queue for as long as the test needs (the queue is what is under test)."""
+
+    model_id = "gated-test-model"
+    backend = "test"
+    context_window = 2048
+
+    def __init__(self):
+        self.gate = threading.Event()
+
+    def count_tokens(self, text):
+        return len(text.split())
+
+    def info(self):
+        return {"id": self.model_id, "backend": self.backend}
+
+    def stream(self, messages, settings, cancel=None):
+        self.gate.wait(120)
+        yield "Herons wait."
+
+
+GATED = GatedModel()
+WRITE = ("Write a line about herons", "", "", "", [], 16, 0.7, "1")
+
+
+def wait_for(check, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+@pytest.mark.parametrize("served_studio", [{"generator": GATED, "queue_size": 2}], indirect=True)
+def test_waiting_writers_see_their_place_and_a_full_queue_says_so(served_studio):
+    from gradio_client import Client
+    from gradio_client.utils import Status
+
+    client = Client(served_studio[0], verbose=False)
+    GATED.gate.clear()
+    try:
+        running = client.submit(*WRITE, api_name="/write")
+        wait_for(lambda: running.status().code in (Status.PROCESSING, Status.ITERATING))
+        queued = [client.submit(*WRITE, api_name="/write") for _ in range(2)]
+        statuses = [wait_for(lambda j=j: (s := j.status()).code == Status.IN_QUEUE and s) for j in queued]
+        assert sorted(s.rank for s in statuses) == [0, 1]  # "position 1 of 2", "2 of 2" on the page
+        assert max(s.queue_size for s in statuses) == 2  # sizes as each joined: 1, then 2
+
+        refused = client.submit(*WRITE, api_name="/write")
+        with pytest.raises(Exception, match="[Qq]ueue is full"):
+            refused.result(timeout=60)
+    finally:
+        GATED.gate.set()
+    assert "Herons wait." in running.result(timeout=60)[0]
+    assert all("Herons wait." in job.result(timeout=60)[0] for job in queued)
+
+
+def test_uploads_over_the_limit_are_refused_before_they_are_read(served_studio):
+    url, studio = served_studio  # the studio's limit is 1 MB here
+    big = b"herons " * (2 * 2**20 // 7)
+    response = httpx.post(f"{url}gradio_api/upload", files={"files": ("big.txt", big, "text/plain")})
+    assert response.status_code == 413, response.text
+    assert f"maximum allowed size of {2**20} bytes" in response.text
+    # nothing of it was kept in Gradio's upload folder
+    kept = [p.name for p in Path(os.environ["GRADIO_TEMP_DIR"]).rglob("*") if p.is_file()]
+    assert "big.txt" not in kept
+    small = httpx.post(f"{url}gradio_api/upload", files={"files": ("small.txt", b"herons", "text/plain")})
+    assert small.status_code == 200
+
+
+def test_only_the_image_folder_is_served_by_path(served_studio, tmp_path):
+    url, studio = served_studio
+    image = studio.images_dir / "2026-11" / "inkstone-test.png"
+    image.parent.mkdir(parents=True)
+    image.write_bytes(b"\x89PNG\r\n\x1a\n")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for the browser")
+
+    def status(path):
+        return httpx.get(f"{url}gradio_api/file={path}").status_code
+
+    assert status(image) == 200
+    database = studio.kb.settings.data_dir / "inkstone.db"
+    assert database.exists()
+    for refused in (database, secret, "/etc/passwd", f"{studio.images_dir}/../inkstone.db",
+                    studio.kb.settings.index_path):
+        assert status(refused) in (403, 404), refused
