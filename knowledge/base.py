@@ -77,6 +77,9 @@ class KnowledgeBase:
         passages = kb.search("what did I write about tides?", k=5)
     """
 
+    # where files go when no collection is named
+    default_collection = DEFAULT_COLLECTION
+
     def __init__(self, engine: Engine, embedder: Embedder, settings: KnowledgeSettings, *,
                  check_model: bool = True):
         self.engine = engine

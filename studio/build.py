@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 
 from knowledge import KnowledgeBase
+from studio.accounts import Accounts
 from studio.history import History
 from studio.image_generation import ImageGenerator
 from studio.ops import Ops
@@ -58,4 +59,4 @@ def build_studio(settings: Settings, *, kb: KnowledgeBase | None = None,
     images = ImageGenerator(settings.image_model, memory=settings.image_memory)
     return Studio(kb, generator or text_generator(settings), History(kb.engine), Ops(settings.limits),
                   images=images, images_dir=settings.knowledge.data_dir / "images",
-                  image_limits=settings.image_limits)
+                  image_limits=settings.image_limits, accounts=Accounts(kb.engine))

@@ -40,20 +40,29 @@ GENERATIONS = sa.Table(
     sa.Column("timings", sa.Text, nullable=False),  # JSON stage -> seconds
     sa.Column("error", sa.Text),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # the writer who made it when accounts are on (studio-0002); NULL otherwise
+    sa.Column("owner", sa.String(100)),
 )
+_ADDED_LATER = {"owner"}
 
 
 def _create_history(conn: Connection) -> None:
-    # GENERATIONS is the table as of this migration. A later migration that changes the
-    # table must first copy today's definition in here, so this step stays frozen.
+    # The table as this migration shipped it: GENERATIONS without the columns later
+    # migrations add (a migration that changes a column must copy its old form in here).
     meta = sa.MetaData()
-    GENERATIONS.to_metadata(meta)
+    sa.Table("generations", meta, *[c._copy() for c in GENERATIONS.columns if c.name not in _ADDED_LATER])
     meta.create_all(conn)
     conn.execute(sa.text("CREATE INDEX ix_generations_parent ON generations (parent_id)"))
     conn.execute(sa.text("CREATE INDEX ix_generations_created ON generations (created_at)"))
 
 
-STUDIO_MIGRATIONS = [Migration("studio-0001-history", _create_history)]
+def _add_owner(conn: Connection) -> None:
+    conn.execute(sa.text("ALTER TABLE generations ADD COLUMN owner VARCHAR(100)"))
+    conn.execute(sa.text("CREATE INDEX ix_generations_owner ON generations (owner)"))
+
+
+STUDIO_MIGRATIONS = [Migration("studio-0001-history", _create_history),
+                     Migration("studio-0002-generation-owner", _add_owner)]
 
 
 @dataclass(frozen=True)
@@ -79,11 +88,23 @@ class GenerationRecord:
 
 
 class History:
-    """Reads and writes generation records. Build with the studio's engine."""
+    """Reads and writes generation records. Build with the studio's engine.
 
-    def __init__(self, engine: Engine):
+    With an ``owner`` (see :meth:`for_owner`) records are written as that writer's and only
+    their records can be read; another writer's id reads as not found.
+    """
+
+    def __init__(self, engine: Engine, *, owner: str | None = None, migrate: bool = True):
         self.engine = engine
-        apply_migrations(engine, STUDIO_MIGRATIONS)
+        self.owner = owner
+        if migrate:
+            apply_migrations(engine, STUDIO_MIGRATIONS)
+
+    def for_owner(self, owner: str) -> "History":
+        return History(self.engine, owner=owner, migrate=False)
+
+    def _mine(self, query):
+        return query if self.owner is None else query.where(GENERATIONS.c.owner == self.owner)
 
     def record(self, *, kind: str, action: str, status: str, request: dict, brief: dict,
                passages: list[dict], messages: list[dict], model_id: str, backend: str,
@@ -97,21 +118,21 @@ class History:
                       messages=json.dumps(messages, ensure_ascii=False), model_id=model_id,
                       backend=backend, settings=json.dumps(settings), seed=seed, output=output,
                       cited=json.dumps(cited), timings=json.dumps(timings), error=error,
-                      created_at=datetime.now(timezone.utc))
+                      created_at=datetime.now(timezone.utc), owner=self.owner)
         with self.engine.connect().execution_options(write=True) as conn, conn.begin():
             return conn.execute(GENERATIONS.insert().values(**values)
                                 .returning(GENERATIONS.c.id)).scalar_one()
 
     def get(self, generation_id: int) -> GenerationRecord:
         with self.engine.connect() as conn:
-            row = conn.execute(GENERATIONS.select().where(GENERATIONS.c.id == generation_id)).first()
+            row = conn.execute(self._mine(GENERATIONS.select().where(GENERATIONS.c.id == generation_id))).first()
         if row is None:
             raise NotFound(f"There is no generation with id {generation_id}")
         return _record(row)
 
     def list(self, *, kind: str | None = None, limit: int = 100) -> list[GenerationRecord]:
         """Newest first."""
-        query = GENERATIONS.select().order_by(GENERATIONS.c.id.desc()).limit(limit)
+        query = self._mine(GENERATIONS.select().order_by(GENERATIONS.c.id.desc()).limit(limit))
         if kind:
             query = query.where(GENERATIONS.c.kind == kind)
         with self.engine.connect() as conn:
@@ -138,6 +159,7 @@ class History:
             fromfile=f"version {old_id}", tofile=f"version {new_id}"))
 
     def delete(self, generation_id: int) -> None:
+        self.get(generation_id)  # someone else's reads as not found
         with self.engine.connect().execution_options(write=True) as conn, conn.begin():
             # revisions of a deleted draft keep their text; they just lose their parent link
             conn.execute(GENERATIONS.update().where(GENERATIONS.c.parent_id == generation_id)

@@ -9,6 +9,7 @@ it happens. No gradio here.
 
 from __future__ import annotations
 
+import copy
 import queue
 import random
 import threading
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Iterator
 
 from knowledge import KnowledgeBase, Passage
+from studio.accounts import Accounts, WriterKnowledge
 from studio.citations import attribute
 from studio.errors import ModelUnavailable, StudioError
 from studio.illustration import STYLE_QUERY, DerivedPrompt, derive_image_prompt, style_terms
@@ -127,14 +129,27 @@ class Studio:
 
     def __init__(self, kb: KnowledgeBase, generator: TextGenerator, history: History, ops: Ops, *,
                  images: ImageGenerator | None = None, images_dir: Path | None = None,
-                 image_limits: ImageLimits = ImageLimits()):
+                 image_limits: ImageLimits = ImageLimits(), accounts: Accounts | None = None):
         self.kb = kb
+        self.accounts = accounts
         self.generator = generator
         self.history = history
         self.ops = ops
         self.images = images or ImageGenerator("")
         self.images_dir = images_dir or kb.settings.data_dir / "images"
         self.image_limits = image_limits
+
+    def for_user(self, user: str | None) -> "Studio":
+        """The studio as ``user`` sees it when accounts are on: their collections (own, shared,
+        team) and their own history; the whole studio when accounts are off."""
+        if self.accounts is None or not self.accounts.enabled():
+            return self
+        if not user:
+            raise StudioError("Log in first: this studio has accounts.")
+        scoped = copy.copy(self)
+        scoped.kb = WriterKnowledge(self.kb, self.accounts, user)
+        scoped.history = self.history.for_owner(user)
+        return scoped
 
     # --- write ------------------------------------------------------------------------------
 

@@ -166,7 +166,10 @@ def served_studio(request, tmp_path, embedder, tiny_generator, tiny_image_model)
     """The studio on the tiny models, on SQLite, served over HTTP exactly as app.py serves it
     (bounded queue, upload limit, served folders, translations). Yields (url, studio).
 
-    Indirect parameters: ``generator`` replaces the text generator; ``queue_size``."""
+    Indirect parameters: ``generator`` replaces the text generator; ``queue_size``; ``users``
+    ({name: password}) turns accounts on with those writers."""
+    from studio.accounts import Accounts
+
     options = getattr(request, "param", {})
     from knowledge import KnowledgeBase, KnowledgeSettings
     from studio.history import History
@@ -177,10 +180,15 @@ def served_studio(request, tmp_path, embedder, tiny_generator, tiny_image_model)
 
     kb = KnowledgeBase.open(KnowledgeSettings(data_dir=tmp_path / "data", max_upload_mb=1),
                             embedder=embedder)
+    accounts = Accounts(kb.engine)
+    for name, password in options.get("users", {}).items():
+        accounts.add(name, password)
     studio = Studio(kb, options.get("generator", tiny_generator), History(kb.engine), Ops(),
-                    images=ImageGenerator(tiny_image_model), images_dir=tmp_path / "data" / "images")
+                    images=ImageGenerator(tiny_image_model), images_dir=tmp_path / "data" / "images",
+                    accounts=accounts)
     demo = build_demo(studio)
     launch(demo, studio, port=None, prevent_thread_lock=True, quiet=True,
+           auth=accounts.check if accounts.enabled() else None,
            **({"queue_size": options["queue_size"]} if "queue_size" in options else {}))
     yield demo.local_url, studio
     demo.close()

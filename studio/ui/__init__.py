@@ -12,7 +12,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from studio.ui.common import show_markdown, user_error
+from studio.ui.common import show_markdown, user_error, writer_studio
 from studio.ui.i18n import I18N, TEXT, t
 from studio.ui.history import history_table, history_tab
 from studio.ui.knowledge import collection_names, documents_table, knowledge_tab
@@ -92,42 +92,47 @@ def build_demo(studio: Studio) -> gr.Blocks:
                        f"{done}. Cited {len(d.cited)} of {len(d.passages)} sources · seed {d.settings.seed} · "
                        f"draft #{d.generation_id}", d.generation_id, None)
 
-    def write(prompt, form, tone, length, collections, max_new_tokens, temperature, seed):
+    def write(prompt, form, tone, length, collections, max_new_tokens, temperature, seed,
+              request: gr.Request):
+        s = writer_studio(studio, request)
         cancel = threading.Event()
-        request = WriteRequest(prompt=prompt or "", form=form or "", tone=tone or "", length=length or "",
+        write_request = WriteRequest(prompt=prompt or "", form=form or "", tone=tone or "", length=length or "",
                                collections=tuple(collections) if collections else None)
         settings = GenerationSettings(max_new_tokens=int(max_new_tokens), temperature=float(temperature),
                                       seed=parse_seed(seed))
         try:
-            yield from stream_events(studio.write(request, settings, cancel), cancel)
+            yield from stream_events(s.write(write_request, settings, cancel), cancel)
         except Exception as exc:
             raise user_error(exc) from None
 
-    def revise(draft_id, instruction, selection, max_new_tokens, temperature):
+    def revise(draft_id, instruction, selection, max_new_tokens, temperature, request: gr.Request):
+        s = writer_studio(studio, request)
         if not draft_id:
             raise gr.Error("Write a draft first; then continue, rewrite, expand or shorten it.")
         cancel = threading.Event()
         settings = GenerationSettings(max_new_tokens=int(max_new_tokens), temperature=float(temperature))
         try:
-            yield from stream_events(studio.revise(int(draft_id), instruction, selection=selection or "",
+            yield from stream_events(s.revise(int(draft_id), instruction, selection=selection or "",
                                                    settings=settings, cancel=cancel), cancel)
         except Exception as exc:
             raise user_error(exc) from None
 
     # --- image handlers ---------------------------------------------------------------------
 
-    def suggest_prompt(draft_id, text):
+    def suggest_prompt(draft_id, text, request: gr.Request):
+        s = writer_studio(studio, request)
         try:
             if not text and not draft_id:
                 raise gr.Error("Write a draft first, or paste the passage to illustrate.")
-            derived = studio.image_prompt(text=text or "", draft_id=None if text else int(draft_id))
+            derived = s.image_prompt(text=text or "", draft_id=None if text else int(draft_id))
         except Exception as exc:
             raise user_error(exc) from None
         style = f" · house style: {', '.join(derived.style)}" if derived.style else ""
         return derived.prompt, f"Prompt derived from the {'selection' if text else 'draft'}{style}. Edit it, then Generate."
 
     def illustrate(prompt, negative, steps, guidance, width, height, seed, batch, scheduler,
-                   init_image, strength, draft_id, progress=gr.Progress()):
+                   init_image, strength, draft_id, request: gr.Request, progress=gr.Progress()):
+        s = writer_studio(studio, request)
         cancel = threading.Event()
         settings = ImageSettings(prompt=prompt or "", negative_prompt=negative or "",
                                  num_inference_steps=int(steps), guidance_scale=float(guidance),
@@ -140,7 +145,7 @@ def build_demo(studio: Studio) -> gr.Blocks:
         try:
             # read the stream to its end (returning early would close it and count the request
             # as abandoned)
-            for event in studio.illustrate(settings, source=source, cancel=cancel):
+            for event in s.illustrate(settings, source=source, cancel=cancel):
                 if isinstance(event, ImageProgress):
                     progress(event.step / event.total, desc=f"step {event.step}/{event.total}")
                 elif isinstance(event, ImagesReady):
@@ -152,11 +157,12 @@ def build_demo(studio: Studio) -> gr.Blocks:
         return items, message
 
     def exporter(kind):
-        def export(generation_id):
+        def export(generation_id, request: gr.Request):
+            s = writer_studio(studio, request)
             if not generation_id:
                 raise gr.Error("Write a draft first; then export it.")
             try:
-                path = (studio.export_docx if kind == "docx" else studio.export_markdown)(int(generation_id))
+                path = (s.export_docx if kind == "docx" else s.export_markdown)(int(generation_id))
             except Exception as exc:
                 raise user_error(exc) from None
             return gr.DownloadButton(f"⬇ {path.name}", value=str(path), visible=True)
@@ -197,7 +203,7 @@ def build_demo(studio: Studio) -> gr.Blocks:
                                            label=t("write.tone"))
                         length = gr.Dropdown([(t("write.auto"), "")] + [(t(f"length.{n}"), n) for n in LENGTHS], value="",
                                              label=t("write.length"))
-                    collections = gr.Dropdown(collection_names(studio), multiselect=True, value=[],
+                    collections = gr.Dropdown([], multiselect=True, value=[],
                                               allow_custom_value=True, label=t("write.collections"))
                     with gr.Accordion(t("write.model_settings"), open=False):
                         max_new_tokens = gr.Slider(16, studio.ops.limits.max_new_tokens, value=400, step=16,
@@ -281,6 +287,13 @@ def build_demo(studio: Studio) -> gr.Blocks:
                                     batch, scheduler, init_image, strength, draft_id],
                        [gallery, image_status], api_name="illustrate", concurrency_id="image",
                        concurrency_limit=1)
-        demo.load(lambda: (documents_table(studio), history_table(studio)), None,
-                  [knowledge["documents"], history["table"]], api_name=False)
+        def page_loaded(request: gr.Request):
+            """Fill what depends on the writer: their collections, documents and history."""
+            s = writer_studio(studio, request)
+            names = collection_names(s)
+            return (documents_table(s), history_table(s), gr.update(choices=names, value=names[0]),
+                    gr.update(choices=names))
+
+        demo.load(page_loaded, None, [knowledge["documents"], history["table"], knowledge["collection"],
+                                      collections], api_name=False)
     return demo

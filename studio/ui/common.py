@@ -27,3 +27,11 @@ def user_error(exc: Exception) -> gr.Error:
         return gr.Error(str(exc))
     log.exception("unexpected error in the UI")
     return gr.Error("Something went wrong on our side; the details are in the studio's log.")
+
+
+def writer_studio(studio, request):
+    """The studio as the logged-in writer sees it (the whole studio when accounts are off)."""
+    try:
+        return studio.for_user(getattr(request, "username", None))
+    except Exception as exc:
+        raise user_error(exc) from None

@@ -8,7 +8,7 @@ import json
 import gradio as gr
 
 from studio.pipeline import DraftReady, ImagesReady, Studio
-from studio.ui.common import show_markdown, user_error
+from studio.ui.common import show_markdown, user_error, writer_studio
 from studio.ui.i18n import t
 
 def history_table(studio: Studio) -> list[list]:
@@ -43,30 +43,33 @@ def history_tab(studio: Studio) -> dict:
             raise gr.Error(f"Type {what} from the table first.")
         return int(value)
 
-    def open_one(generation_id):
+    def open_one(generation_id, request: gr.Request):
+        s = writer_studio(studio, request)
         try:
-            body, meta = _describe(studio, need(generation_id))
+            body, meta = _describe(s, need(generation_id))
         except gr.Error:
             raise
         except Exception as exc:
             raise user_error(exc) from None
         return body, meta
 
-    def compare(a, b):
+    def compare(a, b, request: gr.Request):
+        s = writer_studio(studio, request)
         try:
-            left, _ = _describe(studio, need(a))
-            right, _ = _describe(studio, need(b, "a second id"))
-            diff = studio.history.diff(int(a), int(b)) or "(no differences)"
+            left, _ = _describe(s, need(a))
+            right, _ = _describe(s, need(b, "a second id"))
+            diff = s.history.diff(int(a), int(b)) or "(no differences)"
         except gr.Error:
             raise
         except Exception as exc:
             raise user_error(exc) from None
         return left, right, diff
 
-    def rerun(generation_id):
+    def rerun(generation_id, request: gr.Request):
+        s = writer_studio(studio, request)
         try:
-            record = studio.history.get(need(generation_id))
-            events = studio.rerun(record.id) if record.kind == "text" else studio.rerun_image(record.id)
+            record = s.history.get(need(generation_id))
+            events = s.rerun(record.id) if record.kind == "text" else s.rerun_image(record.id)
             final = list(events)[-1]
         except gr.Error:
             raise
@@ -75,16 +78,17 @@ def history_tab(studio: Studio) -> dict:
         new_id = final.draft.generation_id if isinstance(final, DraftReady) else (
             final.artworks[0].generation_id if isinstance(final, ImagesReady) and final.artworks else None)
         gr.Info(f"Re-ran generation {record.id} as #{new_id}.")
-        return history_table(studio)
+        return history_table(s)
 
-    def delete(generation_id):
+    def delete(generation_id, request: gr.Request):
+        s = writer_studio(studio, request)
         try:
-            studio.history.delete(need(generation_id))
+            s.history.delete(need(generation_id))
         except gr.Error:
             raise
         except Exception as exc:
             raise user_error(exc) from None
-        return history_table(studio)
+        return history_table(s)
 
     with gr.Tab(t("tab.history")):
         gr.Markdown(t("history.empty"))
@@ -106,7 +110,10 @@ def history_tab(studio: Studio) -> dict:
         details = gr.Markdown(sanitize_html=True)
         diff = gr.Code(label=t("history.diff"), language=None)
 
-    refresh.click(lambda: history_table(studio), None, table, api_name="history")
+    def listing(request: gr.Request):
+        return history_table(writer_studio(studio, request))
+
+    refresh.click(listing, None, table, api_name="history")
     open_button.click(open_one, first, [left, details], api_name="open_generation")
     compare_button.click(compare, [first, second], [left, right, diff], api_name="compare_generations")
     rerun_button.click(rerun, first, table, api_name="rerun", concurrency_id="text")

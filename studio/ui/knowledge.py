@@ -6,13 +6,14 @@ import gradio as gr
 
 from knowledge import DEFAULT_COLLECTION
 from studio.pipeline import Studio
-from studio.ui.common import EMPTY_KNOWLEDGE, user_error
+from studio.ui.common import EMPTY_KNOWLEDGE, user_error, writer_studio
 from studio.ui.i18n import t
 
 FILE_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"]
 
 
 def documents_table(studio: Studio) -> list[list]:
+    """The documents the (writer's) studio can see, newest first."""
     return [[d.id, d.name, d.file_type, d.pages or "", d.chunks, readable_size(d.size_bytes),
              d.created_at.strftime("%Y-%m-%d %H:%M"), d.collection,
              "ready" if d.status == "ready" else f"failed: {d.error}"] for d in studio.kb.documents()]
@@ -32,18 +33,19 @@ def readable_size(size: int) -> str:
 
 
 def collection_names(studio: Studio) -> list[str]:
-    return [c.name for c in studio.kb.collections()] or [DEFAULT_COLLECTION]
+    return [c.name for c in studio.kb.collections()] or [studio.kb.default_collection]
 
 
 def knowledge_tab(studio: Studio) -> dict:
     """Lay out and wire the tab; returns the components other tabs listen to."""
 
-    def refreshed(selected=None):
-        names = collection_names(studio)
+    def refreshed(s: Studio, selected=None):
+        names = collection_names(s)
         return (gr.update(choices=names, value=selected if selected in names else names[0]),
-                documents_table(studio))
+                documents_table(s))
 
-    def upload(files, collection, progress=gr.Progress()):
+    def upload(files, collection, request: gr.Request, progress=gr.Progress()):
+        s = writer_studio(studio, request)
         if not files:
             raise gr.Error("Choose one or more files to upload first.")
 
@@ -53,51 +55,68 @@ def knowledge_tab(studio: Studio) -> dict:
                           f"{p.chunks_embedded}/{p.chunks_total} chunks embedded")
 
         try:
-            outcomes = studio.kb.add_files([(f, f.rsplit("/", 1)[-1]) for f in files],
-                                           collection or DEFAULT_COLLECTION, progress=show)
+            outcomes = s.kb.add_files([(f, f.rsplit("/", 1)[-1]) for f in files],
+                                      collection or s.kb.default_collection, progress=show)
         except Exception as exc:
             raise user_error(exc) from None
-        return [[o.name, o.status, o.chunks or "", o.reason] for o in outcomes], *refreshed(collection)
+        return [[o.name, o.status, o.chunks or "", o.reason] for o in outcomes], *refreshed(s, collection)
 
-    def create(name):
+    def create(name, request: gr.Request):
+        s = writer_studio(studio, request)
         try:
-            created = studio.kb.create_collection(name)
+            created = s.kb.create_collection(name)
         except Exception as exc:
             raise user_error(exc) from None
-        return refreshed(created.name)
+        return refreshed(s, created.name)
 
-    def rename(old, new):
+    def rename(old, new, request: gr.Request):
+        s = writer_studio(studio, request)
         try:
-            studio.kb.rename_collection(old, new)
+            s.kb.rename_collection(old, new)
         except Exception as exc:
             raise user_error(exc) from None
-        return refreshed(new.strip())
+        return refreshed(s, new.strip())
 
-    def delete_collection(name):
+    def delete_collection(name, request: gr.Request):
+        s = writer_studio(studio, request)
         try:
-            count = studio.kb.delete_collection(name)
+            count = s.kb.delete_collection(name)
         except Exception as exc:
             raise user_error(exc) from None
         gr.Info(f"Deleted collection {name!r} and its {count} documents.")
-        return refreshed()
+        return refreshed(s)
 
-    def remove(doc_id):
+    def share(name, user, access, request: gr.Request):
+        s = writer_studio(studio, request)
+        if not hasattr(s.kb, "share_collection"):
+            raise gr.Error("Sharing needs accounts: add users with `python -m studio users add NAME`.")
+        try:
+            s.kb.share_collection(name, (user or "").strip(), access)
+        except Exception as exc:
+            raise user_error(exc) from None
+        gr.Info(f"{name!r}: {user} now has {access} access." if access != "none"
+                else f"{name!r} is no longer shared with {user}.")
+
+    def remove(doc_id, request: gr.Request):
+        s = writer_studio(studio, request)
         if doc_id in (None, ""):
             raise gr.Error("Type the id of the document to remove (first column of the table).")
         try:
-            studio.kb.remove_document(int(doc_id))
+            s.kb.remove_document(int(doc_id))
         except Exception as exc:
             raise user_error(exc) from None
-        return documents_table(studio)
+        return documents_table(s)
 
-    def reindex(progress=gr.Progress()):
-        count = studio.kb.reindex()
+    def reindex(request: gr.Request, progress=gr.Progress()):
+        s = writer_studio(studio, request)
+        count = s.kb.reindex()
         gr.Info(f"Rebuilt the vector index from the database: {count} chunks.")
-        return documents_table(studio)
+        return documents_table(s)
 
-    def search(query, k, collection):
+    def search(query, k, collection, request: gr.Request):
+        s = writer_studio(studio, request)
         try:
-            passages = studio.kb.search(query, k=int(k), collections=[collection] if collection else None)
+            passages = s.kb.search(query, k=int(k), collections=[collection] if collection else None)
         except Exception as exc:
             raise user_error(exc) from None
         if not passages:
@@ -107,12 +126,18 @@ def knowledge_tab(studio: Studio) -> dict:
     with gr.Tab(t("tab.knowledge")):
         gr.Markdown(t("kb.empty"))
         with gr.Row():
-            collection = gr.Dropdown(collection_names(studio), value=DEFAULT_COLLECTION,
+            # choices are filled per writer when the page loads
+            collection = gr.Dropdown([DEFAULT_COLLECTION], value=DEFAULT_COLLECTION,
                                      label=t("kb.collection"), allow_custom_value=True, scale=2)
             new_name = gr.Textbox(label=t("kb.new_name"), scale=2)
             create_button = gr.Button(t("kb.create"), scale=1)
             rename_button = gr.Button(t("kb.rename"), scale=1)
             delete_button = gr.Button(t("kb.delete_collection"), variant="stop", scale=1)
+        # sharing only means something with accounts (python -m studio users add NAME)
+        with gr.Row(visible=bool(studio.accounts and studio.accounts.enabled())):
+            share_with = gr.Textbox(label=t("kb.share_with"), scale=2)
+            share_access = gr.Radio(["read", "write", "none"], value="read", label=t("kb.share_access"), scale=2)
+            share_button = gr.Button(t("kb.share"), scale=1)
         files = gr.File(label=t("kb.files"), file_count="multiple", file_types=FILE_TYPES)
         add = gr.Button(t("kb.add"), variant="primary")
         report = gr.Dataframe(headers=["file", "result", "chunks", "reason"], label=t("kb.report"),
@@ -133,6 +158,7 @@ def knowledge_tab(studio: Studio) -> dict:
     create_button.click(create, new_name, [collection, documents], api_name="create_collection")
     rename_button.click(rename, [collection, new_name], [collection, documents], api_name="rename_collection")
     delete_button.click(delete_collection, collection, [collection, documents], api_name="delete_collection")
+    share_button.click(share, [collection, share_with, share_access], None, api_name="share_collection")
     remove_button.click(remove, doc_id, documents, api_name="remove_document")
     reindex_button.click(reindex, None, documents, api_name="reindex")
     query.submit(search, [query, k, collection], results, api_name="search")
