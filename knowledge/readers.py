@@ -68,6 +68,13 @@ def read_document(data: bytes, name: str) -> ParsedDocument:
     return reader(data, name)
 
 
+# What a file that claims to be text may really be, by its first bytes.
+_SIGNATURES = [(b"\x89PNG\r\n\x1a\n", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"),
+               (b"GIF8", "a GIF image"), (b"\x1f\x8b", "a gzip archive"), (b"7z\xbc\xaf", "a 7-Zip archive"),
+               (b"Rar!", "a RAR archive"), (b"\x7fELF", "a program"), (b"MZ", "a Windows program"),
+               (b"\xd0\xcf\x11\xe0", "an old Office (.doc/.xls) file"), (b"RIFF", "a media file")]
+
+
 def _check_really_text(data: bytes, name: str) -> None:
     # A text reader happily "reads" a PDF or ZIP renamed to .txt; say what the file really is.
     suffix = PurePath(name).suffix
@@ -75,15 +82,27 @@ def _check_really_text(data: bytes, name: str) -> None:
         raise UnreadableFile(f"{name}: is a PDF file with a {suffix} name; rename it to .pdf")
     if data.startswith(b"PK\x03\x04"):
         raise UnreadableFile(f"{name}: is a ZIP or Office file, not text; save it as .docx or text")
+    for signature, what in _SIGNATURES:
+        if data.startswith(signature):
+            raise UnreadableFile(f"{name}: is {what}, not text")
+
+
+def _decode_text_file(data: bytes, name: str, declared: str | None = None) -> str:
+    """Decoded text, or :class:`UnreadableFile` when it decodes to binary noise (control
+    characters or undecodable bytes in more than 1% of the first 64k characters)."""
+    text = decode_text(data, declared)
+    sample = text[:65536]
+    noise = sum(1 for ch in sample if ch == "\ufffd" or (ord(ch) < 32 and ch not in "\t\n\r\x0c\x0b"))
+    if sample and noise > len(sample) / 100:
+        raise UnreadableFile(f"{name}: is a binary file, not text")
+    return text
 
 
 # --- plain text and Markdown -------------------------------------------------------------
 
 
 def read_txt(data: bytes, name: str) -> ParsedDocument:
-    text = _normalise(decode_text(data))
-    if "\x00" in text:
-        raise UnreadableFile(f"{name}: is a binary file, not text")
+    text = _normalise(_decode_text_file(data, name))
     return ParsedDocument(title=PurePath(name).stem, blocks=[Block(text)] if text.strip() else [])
 
 
@@ -95,7 +114,7 @@ _FRONT_MATTER_TITLE = re.compile(r"^title:\s*['\"]?(.+?)['\"]?\s*$", re.M)
 
 
 def read_markdown(data: bytes, name: str) -> ParsedDocument:
-    text = _normalise(decode_text(data))
+    text = _normalise(_decode_text_file(data, name))
     title = None
     if text.startswith("---\n"):
         end = text.find("\n---", 4)
@@ -155,7 +174,7 @@ def read_html(data: bytes, name: str) -> ParsedDocument:
     from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 
     declared = _META_CHARSET.search(data[:4096])
-    text = decode_text(data, declared.group(1).decode("ascii") if declared else None)
+    text = _decode_text_file(data, name, declared.group(1).decode("ascii") if declared else None)
     soup = BeautifulSoup(text, "lxml")
     title_tag = soup.find("title")
     title = _collapse(title_tag.get_text()) if title_tag else ""

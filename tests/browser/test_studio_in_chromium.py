@@ -6,7 +6,6 @@ so a test run leaves the work tree clean).
 """
 
 import os
-import shutil
 import zipfile
 from pathlib import Path
 
@@ -14,30 +13,12 @@ import pytest
 from playwright.sync_api import expect
 
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture
 def studio_url(served_studio):
     return served_studio[0]
-
-
-@pytest.fixture
-def page():
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail("CI must run the browser tests: install Debian's chromium (.ci/run does)")
-        pytest.skip("no chromium: apt-get install chromium to run the browser tests")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        yield page
-        browser.close()
 
 
 @pytest.fixture
