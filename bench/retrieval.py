@@ -73,6 +73,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-queries", type=int, default=0, help="0 = every judged query")
     parser.add_argument("--candidates", type=int, default=50,
                         help="chunks retrieved per query before ranking documents")
+    parser.add_argument("--database-url", default="",
+                        help="an EMPTY database to use instead of a temporary SQLite file "
+                             "(e.g. postgresql+psycopg://postgres@127.0.0.1:54329/inkstone_bench)")
     args = parser.parse_args(argv)
 
     from knowledge import KnowledgeBase, KnowledgeSettings
@@ -98,7 +101,8 @@ def main(argv: list[str] | None = None) -> None:
             paths.append(path)
         name_to_id = {file_name(r["_id"]): r["_id"] for r in corpus}
 
-        kb = KnowledgeBase.open(KnowledgeSettings(data_dir=Path(tmp) / "data"))
+        kb = KnowledgeBase.open(KnowledgeSettings(data_dir=Path(tmp) / "data",
+                                                  database_url=args.database_url or None))
         kb.embedder.encode(["warm up"])  # model load is not ingestion throughput
         started = time.perf_counter()
         outcomes = kb.add_files(paths)
@@ -108,6 +112,7 @@ def main(argv: list[str] | None = None) -> None:
 
         print(f"dataset   {args.dataset}  ({len(corpus)} documents, {len(judged)} judged queries"
               f"{f', {len(blank)} blank ones skipped' if blank else ''})")
+        print(f"database  {kb.engine.dialect.name}")
         print(f"machine   {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
         print(f"ingest    {len(outcomes) - len(failed)} documents, {chunks} chunks in {elapsed:.1f} s "
               f"= {chunks / elapsed:.1f} chunks/s ({len(failed)} failed, "
