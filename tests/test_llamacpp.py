@@ -6,6 +6,7 @@ import pytest
 
 from knowledge.settings import KnowledgeSettings
 from studio.build import text_generator
+from studio.errors import StudioError
 from studio.settings import Settings
 from studio.text_generation import (GenerationSettings, LlamaCppGenerator, OpenAICompatibleGenerator,
                                     TransformersGenerator, physical_cores)
@@ -15,8 +16,27 @@ MESSAGES = [{"role": "system", "content": "You are a helpful writer."},
 
 
 @pytest.fixture(scope="module")
-def llama():
-    return LlamaCppGenerator("")
+def model_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="module")
+def llama(model_cache):
+    return LlamaCppGenerator("", cache_dir=model_cache)  # the default path, as the studio builds it
+
+
+def test_the_packaged_model_runs_as_q8_0_converted_once(llama, model_cache):
+    llama.count_tokens("load")
+    converted = model_cache / "SmolLM2-135M-Instruct.Q8_0.gguf"
+    assert llama.info()["dtype"] == "Q8_0" and llama.info()["quantisation"].startswith("Q8_0")
+    written = converted.stat().st_mtime_ns
+    again = LlamaCppGenerator("", cache_dir=model_cache)
+    again.count_tokens("load")
+    assert converted.stat().st_mtime_ns == written and again.info()["dtype"] == "Q8_0"
+    assert [p.name for p in model_cache.iterdir()] == [converted.name]  # no partial file left
+    as_stored = LlamaCppGenerator("")  # no cache folder: the GGUF as it is
+    as_stored.count_tokens("load")
+    assert as_stored.info()["dtype"] == "Q4_1"
 
 
 def test_streams_piece_by_piece_with_the_gguf_chat_template(llama):
@@ -33,6 +53,28 @@ def test_fixed_seed_reproduces_and_other_seed_differs(llama):
         return "".join(llama.stream(MESSAGES, GenerationSettings(max_new_tokens=24, temperature=1.0, seed=seed)))
     assert run(5) == run(5)
     assert run(5) != run(6)
+
+
+def test_a_kept_prompt_gives_the_same_draft_as_a_computed_one(llama, model_cache):
+    notes = "The harbour wakes before dawn, when the boats slip out past the lighthouse. " * 20
+    def messages(ask):
+        return [{"role": "system", "content": "You are a careful writer."},
+                {"role": "user", "content": f"{notes}\n{ask}"}]
+    def run(generator, ask, seed):
+        settings = GenerationSettings(max_new_tokens=32, temperature=0.8, seed=seed)
+        return "".join(generator.stream(messages(ask), settings))
+    computed = {ask: run(LlamaCppGenerator("", cache_dir=model_cache), ask, 7)
+                for ask in ("Write about boats.", "Write about gulls.")}
+    reused = llama.prompts_reused
+    for ask in ("Write about boats.", "Write about gulls.", "Write about boats.", "Write about gulls."):
+        assert run(llama, ask, 7) == computed[ask]
+    assert llama.prompts_reused == reused + 2  # the second round was restored, not computed
+
+
+def test_a_prompt_longer_than_the_context_is_refused_with_a_reason(model_cache):
+    small = LlamaCppGenerator("", cache_dir=model_cache, context=512)
+    with pytest.raises(StudioError, match="reads at most 511"):
+        list(small.stream([{"role": "user", "content": "tides " * 700}], GenerationSettings()))
 
 
 def test_cancel_stops_generation(llama):
@@ -77,6 +119,6 @@ def test_history_and_system_status_name_backend_and_quantisation(kb, llama, make
     record = studio.history.get(draft.generation_id)
     assert record.backend == "llamacpp" and "Q4_1 GGUF" in record.model_id
     text_model = studio.system_status()["text model"]
-    assert text_model["backend"] == "llamacpp" and text_model["quantisation"].startswith("Q4_1")
+    assert text_model["backend"] == "llamacpp" and text_model["quantisation"].startswith("Q8_0")
     # a stored llama.cpp draft re-runs to the same text
     assert list(studio.rerun(draft.generation_id))[-1].draft.text == draft.text
