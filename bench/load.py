@@ -134,11 +134,14 @@ def main(argv: list[str] | None = None) -> None:
                     args.new_tokens, 0.7, str(n), api_name="/write").result(args.timeout))
 
         started = time.perf_counter()
+        served: dict = {}
         try:
             with ThreadPoolExecutor(args.users) as pool:
                 list(pool.map(user, range(args.users)))
-        finally:
             wall = time.perf_counter() - started
+            # the studio's own timing of each action, from handler start to end: no queue wait
+            served = Client(url, verbose=False).predict(api_name="/system_status")[0]["ops"]["latency"]
+        finally:
             if process is not None:
                 process.terminate()
                 process.wait(30)
@@ -156,6 +159,11 @@ def main(argv: list[str] | None = None) -> None:
         p = lambda q: seconds[min(len(seconds) - 1, int(round(q * (len(seconds) - 1))))] if seconds else 0
         print(f"{action:<8} {len(rows):>8} {count['result']:>8} {count['refused']:>8} {count['error']:>7} "
               f"{count['hung']:>5} {p(0.5):7.2f} {p(0.95):7.2f} {p(1.0):7.2f}")
+    for action, figures in sorted(served.items()):
+        print(f"studio    {action}: {figures['count']} served, mean {figures['mean_s']:.2f} s inside "
+              f"the studio (the rest of a writer's wait is the queue)")
+    print(f"throughput {len(results['write']) / wall * 60:.1f} writes/min, "
+          f"{len(results['upload']) / wall * 60:.1f} uploads/min")
     for line in errors[:10]:
         print(f"error     {line}")
 
