@@ -253,27 +253,34 @@ class Studio:
 
     # --- re-run -----------------------------------------------------------------------------
 
-    def rerun(self, generation_id: int, cancel: threading.Event | None = None) -> Iterator[Event]:
-        """Generate again from a stored record: the same messages, settings and seed. With the
-        same model on CPU the output is the same."""
-        with self.ops.request("rerun") as log:
+    def rerun(self, generation_id: int, cancel: threading.Event | None = None, *,
+              same_seed: bool = True) -> Iterator[Event]:
+        """Generate again from a stored record: the same messages and settings.
+
+        Re-run (``same_seed``) keeps the seed too: with the same model on CPU the output is the
+        same. Regenerate draws a new seed: another version of the draft, recorded as its child
+        so History can compare the two."""
+        action = "rerun" if same_seed else "regenerate"
+        with self.ops.request(action) as log:
             record = self.history.get(generation_id)
             if record.kind != "text":
                 raise StudioError(f"Generation {generation_id} is not a text draft")
-            if (record.model_id, record.backend) != (self.generator.model_id, self.generator.backend):
+            if same_seed and (record.model_id, record.backend) != (self.generator.model_id,
+                                                                    self.generator.backend):
                 raise StudioError(f"Generation {generation_id} was made with {record.model_id} on "
                                   f"{record.backend}; this studio runs {self.generator.model_id} on "
                                   f"{self.generator.backend}, which would not reproduce it.")
             brief = Brief(**{**record.brief, "keywords": tuple(record.brief["keywords"]),
                              "constraints": tuple(record.brief["constraints"])})
             passages = [passage_from_snapshot(s) for s in record.passages]
+            settings = GenerationSettings(**record.settings)
             yield BriefReady(brief)
             yield PassagesFound(passages)
             yield from self._generate_and_record(
-                log, action="rerun", request={"reruns": generation_id, **record.request},
+                log, action=action, request={action + "s": generation_id, **record.request},
                 brief=brief, passages=passages, messages=record.messages,
-                settings=GenerationSettings(**record.settings), cancel=cancel,
-                parent_id=record.parent_id, prefix="")
+                settings=settings if same_seed else self._settle(replace(settings, seed=None)), cancel=cancel,
+                parent_id=record.parent_id if same_seed else generation_id, prefix="")
 
     # --- illustrate -------------------------------------------------------------------------
 

@@ -1,5 +1,7 @@
 """The studio's Gradio API, driven through gradio_client as a writer's script would."""
 
+import re
+
 import pytest
 
 
@@ -28,12 +30,15 @@ def test_scripted_session_upload_search_write_illustrate_history(client, make_fi
     assert draft and draft_id >= 1 and "seed 9" in status
     assert sources["data"][0][2] == "herons.md"
 
+    again, _, status, again_id = client.predict(draft_id, api_name="/regenerate")
+    assert again_id == draft_id + 1 and re.search(r"seed (\d+)", status)[1] != "9"  # a new seed
+
     gallery, message = client.predict("a heron at dawn", "", 2, 0, 64, 64, "3", 1, "", None, 0.6,
                                       draft_id, api_name="/illustrate")
     assert len(gallery) == 1 and "seeds 3" in message
 
     history = client.predict(api_name="/history")["data"]
-    assert [row[1] for row in history] == ["image", "text"]
+    assert [row[1] for row in history] == ["image", "text", "text"]
     opened = client.predict(draft_id, api_name="/open_generation")
     assert "herons.md" in opened[1]
     status = client.predict(api_name="/system_status")[0]

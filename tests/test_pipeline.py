@@ -64,6 +64,18 @@ def test_rerun_reproduces_the_stored_draft(studio):
     assert studio.history.get(again.generation_id).seed == 42
 
 
+def test_regenerate_is_a_new_version_from_the_same_prompt_with_a_new_seed(studio):
+    _, first = finish(studio.write(WriteRequest("Write a short article about tides"), SHORT))
+    _, other = finish(studio.rerun(first.generation_id, same_seed=False))
+    original, regenerated = studio.history.get(first.generation_id), studio.history.get(other.generation_id)
+    assert regenerated.seed not in (None, original.seed) and regenerated.settings["seed"] == regenerated.seed
+    _, reproduced = finish(studio.rerun(other.generation_id))  # a regenerated draft re-runs exactly
+    assert reproduced.text == other.text
+    assert regenerated.messages == original.messages and regenerated.passages == original.passages
+    assert regenerated.action == "regenerate" and regenerated.parent_id == first.generation_id
+    assert [r.id for r in studio.history.chain(other.generation_id)] == [first.generation_id, other.generation_id]
+
+
 def test_revise_a_selection_and_continue_form_a_version_chain(studio):
     _, draft = finish(studio.write(WriteRequest("Write a short article about tides"), SHORT))
     selection = draft.text.split()[0]

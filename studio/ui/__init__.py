@@ -105,6 +105,17 @@ def build_demo(studio: Studio) -> gr.Blocks:
         except Exception as exc:
             raise user_error(exc) from None
 
+    def regenerate(draft_id, request: gr.Request):
+        """Another version of the draft on the page: same request and sources, a new seed."""
+        s = writer_studio(studio, request)
+        if not draft_id:
+            raise gr.Error("Write a draft first; then regenerate it.")
+        cancel = threading.Event()
+        try:
+            yield from stream_events(s.rerun(int(draft_id), cancel, same_seed=False), cancel)
+        except Exception as exc:
+            raise user_error(exc) from None
+
     def revise(draft_id, instruction, selection, max_new_tokens, temperature, request: gr.Request):
         s = writer_studio(studio, request)
         if not draft_id:
@@ -212,6 +223,7 @@ def build_demo(studio: Studio) -> gr.Blocks:
                         seed = gr.Textbox(label=t("write.seed"), placeholder=t("seed.placeholder"))
                     with gr.Row():
                         write_button = gr.Button(t("write.button"), variant="primary")
+                        regenerate_button = gr.Button(t("write.regenerate"))
                         stop_button = gr.Button(t("write.stop"))
                     status = gr.Markdown("")
                     draft = gr.Markdown(t("write.empty"), label=t("write.draft"), sanitize_html=True, buttons=["copy"])
@@ -227,7 +239,7 @@ def build_demo(studio: Studio) -> gr.Blocks:
                     revise_button = gr.Button(t("write.revise"))
                 with gr.Column(scale=1):
                     sources = gr.Dataframe(headers=SOURCE_HEADERS, label=t("write.sources"), interactive=False, wrap=True,
-                                           column_widths=["9%", "13%", "24%", "11%", "43%"])
+                                           column_widths=["7%", "17%", "24%", "15%", "37%"])
         with gr.Tab(t("tab.images")):
             if not studio.images.configured:
                 gr.Markdown(t("images.off") + " " + NOT_CONFIGURED)
@@ -270,10 +282,14 @@ def build_demo(studio: Studio) -> gr.Blocks:
         refresh.click(system_status, None, [system, metrics], api_name="system_status")
         demo.load(system_status, None, [system, metrics], api_name=False)
         outputs = [draft, sources, status, draft_id, cancel_switch]
-        write_button.click(lambda: (t("write.empty"), [], gr.DownloadButton(visible=False)), None,
-                           [draft, sources, export_file], api_name=False).then(
+        def clear_draft():
+            return t("write.empty"), [], gr.DownloadButton(visible=False)
+
+        write_button.click(clear_draft, None, [draft, sources, export_file], api_name=False).then(
             write, [prompt, form, tone, length, collections, max_new_tokens, temperature, seed], outputs,
             api_name="write", concurrency_id="text", concurrency_limit=studio.ops.limits.max_concurrent_generations)
+        regenerate_button.click(clear_draft, None, [draft, sources, export_file], api_name=False).then(
+            regenerate, draft_id, outputs, api_name="regenerate", concurrency_id="text")
         revise_button.click(revise, [draft_id, instruction, selection, max_new_tokens, temperature], outputs,
                             api_name="revise", concurrency_id="text")
         stop_button.click(stop, cancel_switch, cancel_switch, api_name=False)

@@ -58,6 +58,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "seed.placeholder": ("random", "随机"),
     "write.button": ("Write", "开始写作"),
     "write.stop": ("Stop", "停止"),
+    "write.regenerate": ("Regenerate", "重新生成"),
     "write.empty": ("*Your draft will appear here as it is written.*", "*草稿会在生成时逐字显示在这里。*"),
     "write.draft": ("Draft", "草稿"),
     "write.draft_id": ("Draft id", "草稿编号"),
