@@ -22,7 +22,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from knowledge import lexical
-from knowledge.db import make_engine
+from knowledge.db import could_be_id, make_engine
 from knowledge.embedding import Embedder
 from knowledge.errors import InvalidQuery, NotFound, UnreadableFile, UserError
 from knowledge.ingestion import (FileOutcome, IngestProgress, PreparedDocument, clean_name,
@@ -273,24 +273,28 @@ class KnowledgeBase:
                 Document.error, Collection.name, Document.created_at)).all()
         return [DocumentInfo(*row) for row in rows]
 
-    def document_text(self, document_id: int) -> str:
+    def _one(self, query, row_id: int):
+        """The first row of ``query`` (which selects by ``row_id``), or None."""
+        if not could_be_id(row_id):
+            return None
         with self.engine.connect() as conn:
-            text = conn.execute(select(Document.text).where(Document.id == document_id)).first()
+            return conn.execute(query).first()
+
+    def document_text(self, document_id: int) -> str:
+        text = self._one(select(Document.text).where(Document.id == document_id), document_id)
         if text is None:
             raise NotFound(f"There is no document with id {document_id}")
         return text[0] or ""
 
     def chunk_text(self, chunk_id: int) -> str:
-        with self.engine.connect() as conn:
-            text = conn.execute(select(Chunk.text).where(Chunk.id == chunk_id)).scalar()
+        text = self._one(select(Chunk.text).where(Chunk.id == chunk_id), chunk_id)
         if text is None:
             raise NotFound(f"There is no passage with id {chunk_id}")
-        return text
+        return text[0]
 
     def remove_document(self, document_id: int) -> None:
         """Delete a document with its chunks, full-text rows and vectors."""
-        with self.engine.connect() as conn:
-            found = conn.execute(select(Document.id).where(Document.id == document_id)).first()
+        found = self._one(select(Document.id).where(Document.id == document_id), document_id)
         if found is None:
             raise NotFound(f"There is no document with id {document_id}")
         self._delete_documents([document_id])

@@ -45,6 +45,13 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+def could_be_id(value: int) -> bool:
+    """Whether ``value`` can name a row. Ids are SQL INTEGER, 32 bits on PostgreSQL, which
+    refuses to compare one with a larger number (SQLite just finds nothing); callers report
+    such a value as not found instead of asking."""
+    return 0 < value < 2**31
+
+
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
 from knowledge import KnowledgeBase
+from knowledge.db import could_be_id
 from knowledge.errors import InvalidQuery, NotFound, UserError
 from knowledge.migrations import Migration, apply_migrations
 from knowledge.schema import Chunk, Collection, Document
@@ -268,6 +269,8 @@ class WriterKnowledge:
         query = sa.select(Collection.name).join(Document, Document.collection_id == Collection.id)
         if column is Chunk.id:
             query = query.join(Chunk, Chunk.document_id == Document.id)
+        if not could_be_id(value):
+            return None
         with self.engine.connect() as conn:
             return conn.execute(query.where(column == value)).scalar()
 

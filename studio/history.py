@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
+from knowledge.db import could_be_id
 from knowledge.errors import NotFound
 from knowledge.migrations import Migration, apply_migrations
 
@@ -124,8 +125,10 @@ class History:
                                 .returning(GENERATIONS.c.id)).scalar_one()
 
     def get(self, generation_id: int) -> GenerationRecord:
-        with self.engine.connect() as conn:
-            row = conn.execute(self._mine(GENERATIONS.select().where(GENERATIONS.c.id == generation_id))).first()
+        row = None
+        if could_be_id(generation_id):
+            with self.engine.connect() as conn:
+                row = conn.execute(self._mine(GENERATIONS.select().where(GENERATIONS.c.id == generation_id))).first()
         if row is None:
             raise NotFound(f"There is no generation with id {generation_id}")
         return _record(row)

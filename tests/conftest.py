@@ -163,9 +163,9 @@ def tiny_image_model(tmp_path_factory) -> str:
 
 
 @pytest.fixture
-def served_studio(request, tmp_path, embedder, tiny_generator, tiny_image_model):
-    """The studio on the tiny models, on SQLite, served over HTTP exactly as app.py serves it
-    (bounded queue, upload limit, served folders, translations). Yields (url, studio).
+def served_studio(request, tmp_path, database_url, embedder, tiny_generator, tiny_image_model):
+    """The studio on the tiny models, on each database, served over HTTP exactly as app.py
+    serves it (bounded queue, upload limit, served folders, translations). Yields (url, studio).
 
     Indirect parameters: ``generator`` replaces the text generator; ``queue_size``; ``users``
     ({name: password}) turns accounts on with those writers."""
@@ -179,8 +179,8 @@ def served_studio(request, tmp_path, embedder, tiny_generator, tiny_image_model)
     from studio.pipeline import Studio
     from studio.ui import build_demo, launch
 
-    kb = KnowledgeBase.open(KnowledgeSettings(data_dir=tmp_path / "data", max_upload_mb=1),
-                            embedder=embedder)
+    kb = KnowledgeBase.open(KnowledgeSettings(data_dir=tmp_path / "data", database_url=database_url,
+                                              max_upload_mb=1), embedder=embedder)
     accounts = Accounts(kb.engine)
     for name, password in options.get("users", {}).items():
         accounts.add(name, password)

@@ -37,3 +37,6 @@ def test_round_trip_chain_diff_delete(database_url):
         history.get(second)
     with pytest.raises(NotFound):
         history.delete(second)
+    for beyond in (0, 2**31, 10**12):  # no row can have it (PostgreSQL ids are 32-bit)
+        with pytest.raises(NotFound):
+            history.get(beyond)

@@ -184,6 +184,15 @@ def test_remove_document_removes_its_vectors_and_words(kb, corpus):
         kb.remove_document(bread.id)
 
 
+@pytest.mark.parametrize("bad_id", [0, -1, 2**31, 10**12])
+def test_ids_that_can_name_no_row_read_as_not_found_on_every_database(kb, corpus, bad_id):
+    # PostgreSQL refuses to compare an INTEGER id with a number past 32 bits
+    kb.add_files(corpus[:1])
+    for call in (kb.document_text, kb.chunk_text, kb.remove_document):
+        with pytest.raises(NotFound):
+            call(bad_id)
+
+
 def test_index_is_rebuilt_when_the_faiss_file_is_missing_or_stale(kb_settings, embedder, corpus):
     kb = KnowledgeBase.open(kb_settings, embedder=embedder)
     kb.add_files(corpus[:2])
