@@ -13,7 +13,7 @@ from pathlib import Path
 import gradio as gr
 
 from studio.ui.common import show_markdown, user_error, writer_studio
-from studio.ui.i18n import I18N, TEXT, t
+from studio.ui.i18n import I18N, TEXT, headers, language, say, t, table
 from studio.ui.history import history_table, history_tab
 from studio.ui.knowledge import collection_names, documents_table, knowledge_tab
 from studio.image_generation import NOT_CONFIGURED, ImageSettings, read_provenance
@@ -22,15 +22,12 @@ from studio.pipeline import (REVISIONS, BriefReady, DraftReady, ImageProgress, I
 from studio.text_generation import GenerationSettings
 from studio.understanding import FORMS, LENGTHS, TONES, WriteRequest
 
-SOURCE_HEADERS = ["#", "cited", "document", "page", "passage"]
-
-
 def _sources_table(passages, cited=()) -> list[list]:
     return [[n, "✓" if n in cited else "", p.document_name, p.page or "",
              " ".join(p.text.split())[:300]] for n, p in enumerate(passages, start=1)]
 
 
-def parse_seed(value) -> int | None:
+def parse_seed(value, request=None) -> int | None:
     """A seed typed by the writer: empty means "draw one" (a number field would send 0).
 
     >>> parse_seed(""), parse_seed(" 42 "), parse_seed(7.0)
@@ -42,7 +39,7 @@ def parse_seed(value) -> int | None:
     try:
         return int(float(text))
     except ValueError:
-        raise gr.Error(f"The seed must be a whole number but is {text!r}") from None
+        raise gr.Error(say(request, "msg.seed", value=text)) from None
 
 
 # Requests waiting beyond those running; one more is told "queue full" instead of waiting.
@@ -69,28 +66,35 @@ def build_demo(studio: Studio) -> gr.Blocks:
 
     # --- write handlers ---------------------------------------------------------------------
 
-    def stream_events(events, cancel):
+    def stream_events(events, cancel, request):
         """Turn studio events into (draft, sources, status, draft id, cancel) updates."""
         text, passages = "", []
+        lang = language(request)
+
+        def word(kind, value):  # a form, tone or length in the writer's language
+            return TEXT[f"{kind}.{value}"][lang] if f"{kind}.{value}" in TEXT else value
+
         for event in events:
             if isinstance(event, BriefReady):
                 b = event.brief
-                form = TEXT[f"form.{b.form}"][0] if f"form.{b.form}" in TEXT else b.form
-                status = f"Writing a {form.lower()} about “{b.query}” ({b.tone}, {b.length})"
+                status = say(request, "msg.writing", form=word("form", b.form).lower(), query=b.query,
+                             tone=word("tone", b.tone), length=word("length", b.length))
                 yield gr.update(), gr.update(), status, gr.update(), cancel
             elif isinstance(event, PassagesFound):
                 passages = event.passages
-                note = "" if passages else " No sources found: the draft is not grounded."
-                yield gr.update(), _sources_table(passages), f"Found {len(passages)} sources.{note}", gr.update(), cancel
+                status = say(request, "msg.found", count=len(passages))
+                if not passages:
+                    status += say(request, "msg.ungrounded")
+                yield gr.update(), table(request, "sources", _sources_table(passages)), status, gr.update(), cancel
             elif isinstance(event, TextDelta):
                 text += event.text
                 yield show_markdown(text), gr.update(), gr.update(), gr.update(), cancel
             elif isinstance(event, DraftReady):
                 d = event.draft
-                done = "Stopped" if d.status == "cancelled" else "Done"
-                yield (show_markdown(d.text), _sources_table(d.passages, d.cited),
-                       f"{done}. Cited {len(d.cited)} of {len(d.passages)} sources · seed {d.settings.seed} · "
-                       f"draft #{d.generation_id}", d.generation_id, None)
+                status = say(request, "msg.stopped" if d.status == "cancelled" else "msg.done",
+                             cited=len(d.cited), count=len(d.passages), seed=d.settings.seed, id=d.generation_id)
+                yield (show_markdown(d.text), table(request, "sources", _sources_table(d.passages, d.cited)),
+                       status, d.generation_id, None)
 
     def write(prompt, form, tone, length, collections, max_new_tokens, temperature, seed,
               request: gr.Request):
@@ -99,9 +103,9 @@ def build_demo(studio: Studio) -> gr.Blocks:
         write_request = WriteRequest(prompt=prompt or "", form=form or "", tone=tone or "", length=length or "",
                                collections=tuple(collections) if collections else None)
         settings = GenerationSettings(max_new_tokens=int(max_new_tokens), temperature=float(temperature),
-                                      seed=parse_seed(seed))
+                                      seed=parse_seed(seed, request))
         try:
-            yield from stream_events(s.write(write_request, settings, cancel), cancel)
+            yield from stream_events(s.write(write_request, settings, cancel), cancel, request)
         except Exception as exc:
             raise user_error(exc) from None
 
@@ -109,22 +113,22 @@ def build_demo(studio: Studio) -> gr.Blocks:
         """Another version of the draft on the page: same request and sources, a new seed."""
         s = writer_studio(studio, request)
         if not draft_id:
-            raise gr.Error("Write a draft first; then regenerate it.")
+            raise gr.Error(say(request, "msg.regenerate_first"))
         cancel = threading.Event()
         try:
-            yield from stream_events(s.rerun(int(draft_id), cancel, same_seed=False), cancel)
+            yield from stream_events(s.rerun(int(draft_id), cancel, same_seed=False), cancel, request)
         except Exception as exc:
             raise user_error(exc) from None
 
     def revise(draft_id, instruction, selection, max_new_tokens, temperature, request: gr.Request):
         s = writer_studio(studio, request)
         if not draft_id:
-            raise gr.Error("Write a draft first; then continue, rewrite, expand or shorten it.")
+            raise gr.Error(say(request, "msg.revise_first"))
         cancel = threading.Event()
         settings = GenerationSettings(max_new_tokens=int(max_new_tokens), temperature=float(temperature))
         try:
             yield from stream_events(s.revise(int(draft_id), instruction, selection=selection or "",
-                                                   settings=settings, cancel=cancel), cancel)
+                                                   settings=settings, cancel=cancel), cancel, request)
         except Exception as exc:
             raise user_error(exc) from None
 
@@ -134,12 +138,13 @@ def build_demo(studio: Studio) -> gr.Blocks:
         s = writer_studio(studio, request)
         try:
             if not text and not draft_id:
-                raise gr.Error("Write a draft first, or paste the passage to illustrate.")
+                raise gr.Error(say(request, "msg.illustrate_first"))
             derived = s.image_prompt(text=text or "", draft_id=None if text else int(draft_id))
         except Exception as exc:
             raise user_error(exc) from None
-        style = f" · house style: {', '.join(derived.style)}" if derived.style else ""
-        return derived.prompt, f"Prompt derived from the {'selection' if text else 'draft'}{style}. Edit it, then Generate."
+        style = say(request, "msg.house_style", words=", ".join(derived.style)) if derived.style else ""
+        return derived.prompt, say(request, "msg.prompt_from_selection" if text else "msg.prompt_from_draft",
+                                   style=style)
 
     def illustrate(prompt, negative, steps, guidance, width, height, seed, batch, scheduler,
                    init_image, strength, draft_id, request: gr.Request, progress=gr.Progress()):
@@ -148,7 +153,7 @@ def build_demo(studio: Studio) -> gr.Blocks:
         settings = ImageSettings(prompt=prompt or "", negative_prompt=negative or "",
                                  num_inference_steps=int(steps), guidance_scale=float(guidance),
                                  width=int(width), height=int(height),
-                                 seed=parse_seed(seed),
+                                 seed=parse_seed(seed, request),
                                  batch_count=int(batch), scheduler=scheduler or "",
                                  init_image=init_image or "", strength=float(strength))
         source = {"draft": int(draft_id)} if draft_id else {}
@@ -158,11 +163,14 @@ def build_demo(studio: Studio) -> gr.Blocks:
             # as abandoned)
             for event in s.illustrate(settings, source=source, cancel=cancel):
                 if isinstance(event, ImageProgress):
-                    progress(event.step / event.total, desc=f"step {event.step}/{event.total}")
+                    progress(event.step / event.total, desc=say(request, "msg.image_step", step=event.step,
+                                                                 total=event.total))
                 elif isinstance(event, ImagesReady):
-                    items = [(str(a.path), f"seed {a.seed} · {a.settings.num_inference_steps} steps · "
-                                           f"{a.settings.width}x{a.settings.height}") for a in event.artworks]
-                    message = f"Made {len(items)} image(s); seeds {', '.join(str(a.seed) for a in event.artworks)}."
+                    items = [(str(a.path), say(request, "msg.image_caption", seed=a.seed,
+                                               steps=a.settings.num_inference_steps, width=a.settings.width,
+                                               height=a.settings.height)) for a in event.artworks]
+                    message = say(request, "msg.images_made", count=len(items),
+                                  seeds=", ".join(str(a.seed) for a in event.artworks))
         except Exception as exc:
             raise user_error(exc) from None
         return items, message
@@ -171,7 +179,7 @@ def build_demo(studio: Studio) -> gr.Blocks:
         def export(generation_id, request: gr.Request):
             s = writer_studio(studio, request)
             if not generation_id:
-                raise gr.Error("Write a draft first; then export it.")
+                raise gr.Error(say(request, "msg.export_first"))
             try:
                 path = (s.export_docx if kind == "docx" else s.export_markdown)(int(generation_id))
             except Exception as exc:
@@ -179,17 +187,17 @@ def build_demo(studio: Studio) -> gr.Blocks:
             return gr.DownloadButton(f"⬇ {path.name}", value=str(path), visible=True)
         return export
 
-    def reuse(items, evt: gr.SelectData):
+    def reuse(items, evt: gr.SelectData, request: gr.Request):
         """Fill the controls from the selected result's PNG provenance (its prompt and seed)."""
         try:
             chosen = items[evt.index]
             path = chosen[0] if isinstance(chosen, (list, tuple)) else chosen["image"]["path"]
             meta = read_provenance(Path(path))
         except (KeyError, IndexError, OSError, ValueError):
-            raise gr.Error("This image carries no Inkstone parameters to reuse.") from None
+            raise gr.Error(say(request, "msg.no_provenance")) from None
         return (meta["prompt"], meta.get("negative_prompt", ""), str(meta["seed"]),
                 meta["num_inference_steps"], meta["guidance_scale"], meta["width"], meta["height"],
-                f"Reusing the prompt and seed {meta['seed']} of the selected image.")
+                say(request, "msg.reusing", seed=meta["seed"]))
 
     def stop(cancel):
         if cancel is not None:
@@ -238,7 +246,7 @@ def build_demo(studio: Studio) -> gr.Blocks:
                                                label=t("write.revise_how"), scale=2)
                     revise_button = gr.Button(t("write.revise"))
                 with gr.Column(scale=1):
-                    sources = gr.Dataframe(headers=SOURCE_HEADERS, label=t("write.sources"), interactive=False, wrap=True,
+                    sources = gr.Dataframe(headers=headers("sources"), label=t("write.sources"), interactive=False, wrap=True,
                                            column_widths=["7%", "17%", "24%", "15%", "37%"])
         with gr.Tab(t("tab.images")):
             if not studio.images.configured:
@@ -282,8 +290,8 @@ def build_demo(studio: Studio) -> gr.Blocks:
         refresh.click(system_status, None, [system, metrics], api_name="system_status")
         demo.load(system_status, None, [system, metrics], api_name=False)
         outputs = [draft, sources, status, draft_id, cancel_switch]
-        def clear_draft():
-            return t("write.empty"), [], gr.DownloadButton(visible=False)
+        def clear_draft(request: gr.Request):
+            return t("write.empty"), table(request, "sources", []), gr.DownloadButton(visible=False)
 
         write_button.click(clear_draft, None, [draft, sources, export_file], api_name=False).then(
             write, [prompt, form, tone, length, collections, max_new_tokens, temperature, seed], outputs,
@@ -304,12 +312,15 @@ def build_demo(studio: Studio) -> gr.Blocks:
                        [gallery, image_status], api_name="illustrate", concurrency_id="image",
                        concurrency_limit=1)
         def page_loaded(request: gr.Request):
-            """Fill what depends on the writer: their collections, documents and history."""
+            """Fill what depends on the writer: their collections, documents and history, and
+            the tables' headers in their language."""
             s = writer_studio(studio, request)
             names = collection_names(s)
-            return (documents_table(s), history_table(s), gr.update(choices=names, value=names[0]),
-                    gr.update(choices=names))
+            return (documents_table(s, request), history_table(s, request), gr.update(choices=names, value=names[0]),
+                    gr.update(choices=names), table(request, "sources", []), table(request, "report", []),
+                    table(request, "results", []))
 
         demo.load(page_loaded, None, [knowledge["documents"], history["table"], knowledge["collection"],
-                                      collections], api_name=False)
+                                      collections, sources, knowledge["report"], knowledge["results"]],
+                  api_name=False)
     return demo

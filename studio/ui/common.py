@@ -11,10 +11,6 @@ from knowledge import UserError
 
 log = logging.getLogger("studio.ui")
 
-from studio.ui.i18n import TEXT
-
-EMPTY_KNOWLEDGE = TEXT["kb.empty"][0]
-
 
 def show_markdown(text: str) -> str:
     """Model and document text as Markdown that cannot carry live HTML."""

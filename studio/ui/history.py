@@ -9,15 +9,16 @@ import gradio as gr
 
 from studio.pipeline import DraftReady, ImagesReady, Studio
 from studio.ui.common import show_markdown, user_error, writer_studio
-from studio.ui.i18n import t
+from studio.ui.i18n import headers, say, t, table
 
-def history_table(studio: Studio) -> list[list]:
+
+def history_table(studio: Studio, request) -> dict:
     rows = []
     for r in studio.history.list(limit=200):
         preview = r.request.get("prompt") or r.request.get("instruction") or ""
         rows.append([r.id, r.kind, r.action, r.status, r.parent_id or "", r.model_id, r.backend,
                      r.seed, r.created_at.strftime("%Y-%m-%d %H:%M"), preview[:80]])
-    return rows
+    return table(request, "history", rows)
 
 
 def _describe(studio: Studio, generation_id) -> tuple[str, str]:
@@ -38,15 +39,15 @@ def _describe(studio: Studio, generation_id) -> tuple[str, str]:
 
 
 def history_tab(studio: Studio) -> dict:
-    def need(value, what="a generation id"):
+    def need(value, request, message="msg.id_first"):
         if value in (None, ""):
-            raise gr.Error(f"Type {what} from the table first.")
+            raise gr.Error(say(request, message))
         return int(value)
 
     def open_one(generation_id, request: gr.Request):
         s = writer_studio(studio, request)
         try:
-            body, meta = _describe(s, need(generation_id))
+            body, meta = _describe(s, need(generation_id, request))
         except gr.Error:
             raise
         except Exception as exc:
@@ -56,9 +57,9 @@ def history_tab(studio: Studio) -> dict:
     def compare(a, b, request: gr.Request):
         s = writer_studio(studio, request)
         try:
-            left, _ = _describe(s, need(a))
-            right, _ = _describe(s, need(b, "a second id"))
-            diff = s.history.diff(int(a), int(b)) or "(no differences)"
+            left, _ = _describe(s, need(a, request))
+            right, _ = _describe(s, need(b, request, "msg.second_id_first"))
+            diff = s.history.diff(int(a), int(b)) or say(request, "msg.no_differences")
         except gr.Error:
             raise
         except Exception as exc:
@@ -68,7 +69,7 @@ def history_tab(studio: Studio) -> dict:
     def rerun(generation_id, request: gr.Request):
         s = writer_studio(studio, request)
         try:
-            record = s.history.get(need(generation_id))
+            record = s.history.get(need(generation_id, request))
             events = s.rerun(record.id) if record.kind == "text" else s.rerun_image(record.id)
             final = list(events)[-1]
         except gr.Error:
@@ -77,24 +78,23 @@ def history_tab(studio: Studio) -> dict:
             raise user_error(exc) from None
         new_id = final.draft.generation_id if isinstance(final, DraftReady) else (
             final.artworks[0].generation_id if isinstance(final, ImagesReady) and final.artworks else None)
-        gr.Info(f"Re-ran generation {record.id} as #{new_id}.")
-        return history_table(s)
+        gr.Info(say(request, "msg.rerun_done", id=record.id, new_id=new_id))
+        return history_table(s, request)
 
     def delete(generation_id, request: gr.Request):
         s = writer_studio(studio, request)
         try:
-            s.history.delete(need(generation_id))
+            s.history.delete(need(generation_id, request))
         except gr.Error:
             raise
         except Exception as exc:
             raise user_error(exc) from None
-        return history_table(s)
+        return history_table(s, request)
 
     with gr.Tab(t("tab.history")):
         gr.Markdown(t("history.empty"))
-        table = gr.Dataframe(headers=["id", "kind", "action", "status", "revises", "model", "backend",
-                                      "seed", "created", "request"], label=t("history.table"),
-                             interactive=False, wrap=True)
+        generations = gr.Dataframe(headers=headers("history"), label=t("history.table"), interactive=False,
+                                   wrap=True)
         with gr.Row():
             first = gr.Number(label=t("history.id"), precision=0)
             second = gr.Number(label=t("history.other"), precision=0)
@@ -111,11 +111,11 @@ def history_tab(studio: Studio) -> dict:
         diff = gr.Code(label=t("history.diff"), language=None)
 
     def listing(request: gr.Request):
-        return history_table(writer_studio(studio, request))
+        return history_table(writer_studio(studio, request), request)
 
-    refresh.click(listing, None, table, api_name="history")
+    refresh.click(listing, None, generations, api_name="history")
     open_button.click(open_one, first, [left, details], api_name="open_generation")
     compare_button.click(compare, [first, second], [left, right, diff], api_name="compare_generations")
-    rerun_button.click(rerun, first, table, api_name="rerun", concurrency_id="text")
-    delete_button.click(delete, first, table, api_name="delete_generation")
-    return {"table": table}
+    rerun_button.click(rerun, first, generations, api_name="rerun", concurrency_id="text")
+    delete_button.click(delete, first, generations, api_name="delete_generation")
+    return {"table": generations}

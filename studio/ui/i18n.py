@@ -1,8 +1,11 @@
 """The UI's words in English and Simplified Chinese; the browser's language picks one.
 
-Gradio translates these in the browser (``gr.I18n``): a component's label or text is given as
-``t("key")`` and the page shows the entry for the browser's locale, English otherwise. Messages
-made while handling a request (errors, status lines) are written in English.
+Labels are translated in the browser (``gr.I18n``): a component's label or text is given as
+``t("key")`` and the page shows the entry for the browser's locale, English otherwise. Words made
+while handling a request (status lines, the UI's own errors, table headers) are picked by
+``say(request, key, ...)`` and ``table(request, name, rows)`` from the request's
+Accept-Language, the same browser setting. Reasons that come from the knowledge base and the
+studio (why a file was refused, what a limit is) are in English.
 """
 
 from __future__ import annotations
@@ -133,6 +136,63 @@ TEXT: dict[str, tuple[str, str]] = {
     "system.refresh": ("Refresh", "刷新"),
     "system.status": ("Status", "状态"),
     "system.metrics": ("Prometheus metrics", "Prometheus 指标"),
+    # Table headers, columns separated by "|"
+    "cols.sources": ("#|cited|document|page|passage", "#|引用|文档|页|段落"),
+    "cols.report": ("file|result|chunks|reason", "文件|结果|段数|原因"),
+    "cols.documents": ("id|name|type|pages|chunks|size|added|collection|status",
+                       "编号|名称|类型|页数|段数|大小|加入时间|文集|状态"),
+    "cols.results": ("#|score|source|passage", "#|得分|出处|段落"),
+    "cols.history": ("id|kind|action|status|revises|model|backend|seed|created|request",
+                     "编号|类型|操作|状态|修改自|模型|后端|随机种子|时间|请求"),
+    "outcome.added": ("added", "已加入"),
+    "outcome.duplicate": ("duplicate", "重复"),
+    "outcome.failed": ("failed", "失败"),
+    "outcome.ready": ("ready", "就绪"),
+    # Messages made while handling a request
+    "msg.seed": ("The seed must be a whole number but is {value!r}", "随机种子必须是整数，而不是 {value!r}"),
+    "msg.writing": ("Writing a {form} about “{query}” ({tone}, {length})",
+                    "正在写{form}：“{query}”（{tone}，{length}）"),
+    "msg.found": ("Found {count} sources.", "找到 {count} 个来源。"),
+    "msg.ungrounded": (" No sources found: the draft is not grounded.", "没有找到来源：草稿没有依据。"),
+    "msg.done": ("Done. Cited {cited} of {count} sources · seed {seed} · draft #{id}",
+                 "完成。引用了 {count} 个来源中的 {cited} 个 · 随机种子 {seed} · 草稿 #{id}"),
+    "msg.stopped": ("Stopped. Cited {cited} of {count} sources · seed {seed} · draft #{id}",
+                    "已停止。引用了 {count} 个来源中的 {cited} 个 · 随机种子 {seed} · 草稿 #{id}"),
+    "msg.regenerate_first": ("Write a draft first; then regenerate it.", "请先写一篇草稿，再重新生成。"),
+    "msg.revise_first": ("Write a draft first; then continue, rewrite, expand or shorten it.",
+                         "请先写一篇草稿，再续写、改写、扩写或缩写。"),
+    "msg.export_first": ("Write a draft first; then export it.", "请先写一篇草稿，再导出。"),
+    "msg.illustrate_first": ("Write a draft first, or paste the passage to illustrate.",
+                             "请先写一篇草稿，或粘贴要配图的段落。"),
+    "msg.prompt_from_draft": ("Prompt derived from the draft{style}. Edit it, then Generate.",
+                              "已根据草稿生成提示词{style}。可先修改，再点“生成”。"),
+    "msg.prompt_from_selection": ("Prompt derived from the selection{style}. Edit it, then Generate.",
+                                  "已根据所选段落生成提示词{style}。可先修改，再点“生成”。"),
+    "msg.house_style": (" · house style: {words}", " · 写作风格：{words}"),
+    "msg.image_step": ("step {step}/{total}", "第 {step}/{total} 步"),
+    "msg.image_caption": ("seed {seed} · {steps} steps · {width}x{height}", "随机种子 {seed} · {steps} 步 · {width}x{height}"),
+    "msg.images_made": ("Made {count} image(s); seeds {seeds}.", "生成了 {count} 张图片；随机种子 {seeds}。"),
+    "msg.no_provenance": ("This image carries no Inkstone parameters to reuse.", "这张图片没有可复用的 Inkstone 参数。"),
+    "msg.reusing": ("Reusing the prompt and seed {seed} of the selected image.",
+                    "正在复用所选图片的提示词和随机种子 {seed}。"),
+    "msg.choose_files": ("Choose one or more files to upload first.", "请先选择要上传的文件。"),
+    "msg.upload_progress": ("{files_done}/{files_total} files, {chunks_done}/{chunks_total} chunks embedded",
+                            "{files_done}/{files_total} 个文件，已嵌入 {chunks_done}/{chunks_total} 段"),
+    "msg.collection_deleted": ("Deleted collection {name!r} and its {count} documents.",
+                               "已删除文集 {name!r} 及其中的 {count} 篇文档。"),
+    "msg.sharing_off": ("Sharing needs accounts: add users with `python -m studio users add NAME`.",
+                        "共享需要先开启账户：用 `python -m studio users add 用户名` 添加用户。"),
+    "msg.shared": ("{name!r}: {user} now has {access} access.", "{name!r}：{user} 现在有 {access} 权限。"),
+    "msg.unshared": ("{name!r} is no longer shared with {user}.", "{name!r} 不再与 {user} 共享。"),
+    "msg.doc_id_first": ("Type the id of the document to remove (first column of the table).",
+                         "请输入要删除的文档编号（表格第一列）。"),
+    "msg.reindexed": ("Rebuilt the vector index from the database: {count} chunks.",
+                      "已根据数据库重建向量索引：{count} 段。"),
+    "msg.no_passages": ("No passages found. ", "没有找到相关段落。"),
+    "msg.id_first": ("Type a generation id from the table first.", "请先输入表格中的记录编号。"),
+    "msg.second_id_first": ("Type a second id from the table first.", "请先输入第二个记录编号。"),
+    "msg.rerun_done": ("Re-ran generation {id} as #{new_id}.", "已重新运行记录 {id}，新记录为 #{new_id}。"),
+    "msg.no_differences": ("(no differences)", "（没有差别）"),
 }
 
 LOCALES = {"en": 0, "zh-CN": 1}
@@ -145,3 +205,31 @@ def t(key: str):
     """The words for ``key`` in the browser's language (a KeyError for a key not in TEXT)."""
     TEXT[key]
     return I18N(key)
+
+
+def language(request) -> int:
+    """The column of TEXT for the browser that sent ``request``: the first language in its
+    Accept-Language that the studio speaks (any Chinese reads Simplified), else English."""
+    headers = getattr(request, "headers", None) or {}
+    for part in headers.get("accept-language", "").split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith("zh"):
+            return 1
+        if tag.startswith("en"):
+            return 0
+    return 0
+
+
+def say(request, key: str, **values) -> str:
+    """The message ``key`` in the language of ``request``'s browser, filled with ``values``."""
+    return TEXT[key][language(request)].format(**values)
+
+
+def headers(name: str) -> list[str]:
+    """The English headers of table ``name``, for laying it out (the page's load translates them)."""
+    return TEXT[f"cols.{name}"][0].split("|")
+
+
+def table(request, name: str, rows: list[list]) -> dict:
+    """A Dataframe value: ``rows`` under the headers of ``cols.<name>`` in the browser's language."""
+    return {"headers": say(request, f"cols.{name}").split("|"), "data": rows}

@@ -6,17 +6,19 @@ import gradio as gr
 
 from knowledge import DEFAULT_COLLECTION
 from studio.pipeline import Studio
-from studio.ui.common import EMPTY_KNOWLEDGE, user_error, writer_studio
-from studio.ui.i18n import t
+from studio.ui.common import user_error, writer_studio
+from studio.ui.i18n import headers, say, t, table
 
 FILE_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"]
 
 
-def documents_table(studio: Studio) -> list[list]:
+def documents_table(studio: Studio, request) -> dict:
     """The documents the (writer's) studio can see, newest first."""
-    return [[d.id, d.name, d.file_type, d.pages or "", d.chunks, readable_size(d.size_bytes),
-             d.created_at.strftime("%Y-%m-%d %H:%M"), d.collection,
-             "ready" if d.status == "ready" else f"failed: {d.error}"] for d in studio.kb.documents()]
+    ready, failed = say(request, "outcome.ready"), say(request, "outcome.failed")
+    return table(request, "documents", [
+        [d.id, d.name, d.file_type, d.pages or "", d.chunks, readable_size(d.size_bytes),
+         d.created_at.strftime("%Y-%m-%d %H:%M"), d.collection,
+         ready if d.status == "ready" else f"{failed}: {d.error}"] for d in studio.kb.documents()])
 
 
 def readable_size(size: int) -> str:
@@ -39,27 +41,28 @@ def collection_names(studio: Studio) -> list[str]:
 def knowledge_tab(studio: Studio) -> dict:
     """Lay out and wire the tab; returns the components other tabs listen to."""
 
-    def refreshed(s: Studio, selected=None):
+    def refreshed(s: Studio, request, selected=None):
         names = collection_names(s)
         return (gr.update(choices=names, value=selected if selected in names else names[0]),
-                documents_table(s))
+                documents_table(s, request))
 
     def upload(files, collection, request: gr.Request, progress=gr.Progress()):
         s = writer_studio(studio, request)
         if not files:
-            raise gr.Error("Choose one or more files to upload first.")
+            raise gr.Error(say(request, "msg.choose_files"))
 
         def show(p):
             progress(p.files_done / max(p.files_total, 1),
-                     desc=f"{p.files_done}/{p.files_total} files, "
-                          f"{p.chunks_embedded}/{p.chunks_total} chunks embedded")
+                     desc=say(request, "msg.upload_progress", files_done=p.files_done, files_total=p.files_total,
+                              chunks_done=p.chunks_embedded, chunks_total=p.chunks_total))
 
         try:
             outcomes = s.kb.add_files([(f, f.rsplit("/", 1)[-1]) for f in files],
                                       collection or s.kb.default_collection, progress=show)
         except Exception as exc:
             raise user_error(exc) from None
-        return [[o.name, o.status, o.chunks or "", o.reason] for o in outcomes], *refreshed(s, collection)
+        rows = [[o.name, say(request, f"outcome.{o.status}"), o.chunks or "", o.reason] for o in outcomes]
+        return table(request, "report", rows), *refreshed(s, request, collection)
 
     def create(name, request: gr.Request):
         s = writer_studio(studio, request)
@@ -67,7 +70,7 @@ def knowledge_tab(studio: Studio) -> dict:
             created = s.kb.create_collection(name)
         except Exception as exc:
             raise user_error(exc) from None
-        return refreshed(s, created.name)
+        return refreshed(s, request, created.name)
 
     def rename(old, new, request: gr.Request):
         s = writer_studio(studio, request)
@@ -75,7 +78,7 @@ def knowledge_tab(studio: Studio) -> dict:
             s.kb.rename_collection(old, new)
         except Exception as exc:
             raise user_error(exc) from None
-        return refreshed(s, new.strip())
+        return refreshed(s, request, new.strip())
 
     def delete_collection(name, request: gr.Request):
         s = writer_studio(studio, request)
@@ -83,45 +86,48 @@ def knowledge_tab(studio: Studio) -> dict:
             count = s.kb.delete_collection(name)
         except Exception as exc:
             raise user_error(exc) from None
-        gr.Info(f"Deleted collection {name!r} and its {count} documents.")
-        return refreshed(s)
+        gr.Info(say(request, "msg.collection_deleted", name=name, count=count))
+        return refreshed(s, request)
 
     def share(name, user, access, request: gr.Request):
         s = writer_studio(studio, request)
         if not hasattr(s.kb, "share_collection"):
-            raise gr.Error("Sharing needs accounts: add users with `python -m studio users add NAME`.")
+            raise gr.Error(say(request, "msg.sharing_off"))
         try:
             s.kb.share_collection(name, (user or "").strip(), access)
         except Exception as exc:
             raise user_error(exc) from None
-        gr.Info(f"{name!r}: {user} now has {access} access." if access != "none"
-                else f"{name!r} is no longer shared with {user}.")
+        gr.Info(say(request, "msg.shared", name=name, user=user, access=access) if access != "none"
+                else say(request, "msg.unshared", name=name, user=user))
 
     def remove(doc_id, request: gr.Request):
         s = writer_studio(studio, request)
         if doc_id in (None, ""):
-            raise gr.Error("Type the id of the document to remove (first column of the table).")
+            raise gr.Error(say(request, "msg.doc_id_first"))
         try:
             s.kb.remove_document(int(doc_id))
         except Exception as exc:
             raise user_error(exc) from None
-        return documents_table(s)
+        return documents_table(s, request)
 
     def reindex(request: gr.Request, progress=gr.Progress()):
         s = writer_studio(studio, request)
         count = s.kb.reindex()
-        gr.Info(f"Rebuilt the vector index from the database: {count} chunks.")
-        return documents_table(s)
+        gr.Info(say(request, "msg.reindexed", count=count))
+        return documents_table(s, request)
 
     def search(query, k, collection, request: gr.Request):
         s = writer_studio(studio, request)
         try:
-            passages = s.kb.search(query, k=int(k), collections=[collection] if collection else None)
+            # a new writer's knowledge base has no collection yet, not even the one shown
+            scope = [collection] if collection and s.kb.collections() else None
+            passages = s.kb.search(query, k=int(k), collections=scope)
         except Exception as exc:
             raise user_error(exc) from None
         if not passages:
-            return [["", "", "", "No passages found. " + EMPTY_KNOWLEDGE]]
-        return [[i, f"{p.score:.3f}", p.location, p.text] for i, p in enumerate(passages, 1)]
+            return table(request, "results", [["", "", "", say(request, "msg.no_passages") + say(request, "kb.empty")]])
+        return table(request, "results", [[i, f"{p.score:.3f}", p.location, p.text]
+                                          for i, p in enumerate(passages, 1)])
 
     with gr.Tab(t("tab.knowledge")):
         gr.Markdown(t("kb.empty"))
@@ -140,10 +146,9 @@ def knowledge_tab(studio: Studio) -> dict:
             share_button = gr.Button(t("kb.share"), scale=1)
         files = gr.File(label=t("kb.files"), file_count="multiple", file_types=FILE_TYPES)
         add = gr.Button(t("kb.add"), variant="primary")
-        report = gr.Dataframe(headers=["file", "result", "chunks", "reason"], label=t("kb.report"),
+        report = gr.Dataframe(headers=headers("report"), label=t("kb.report"),
                               interactive=False)
-        documents = gr.Dataframe(headers=["id", "name", "type", "pages", "chunks", "size", "added",
-                                          "collection", "status"], label=t("kb.documents"), interactive=False)
+        documents = gr.Dataframe(headers=headers("documents"), label=t("kb.documents"), interactive=False)
         with gr.Row():
             doc_id = gr.Number(label=t("kb.doc_id"), precision=0, scale=1)
             remove_button = gr.Button(t("kb.remove"), variant="stop", scale=1)
@@ -151,7 +156,7 @@ def knowledge_tab(studio: Studio) -> dict:
         with gr.Row():
             query = gr.Textbox(label=t("kb.search"), scale=4)
             k = gr.Slider(1, 20, value=5, step=1, label=t("kb.k"), scale=1)
-        results = gr.Dataframe(headers=["#", "score", "source", "passage"],
+        results = gr.Dataframe(headers=headers("results"),
                                label=t("kb.results"), interactive=False, wrap=True)
 
     add.click(upload, [files, collection], [report, collection, documents], api_name="add_documents")
@@ -162,4 +167,4 @@ def knowledge_tab(studio: Studio) -> dict:
     remove_button.click(remove, doc_id, documents, api_name="remove_document")
     reindex_button.click(reindex, None, documents, api_name="reindex")
     query.submit(search, [query, k, collection], results, api_name="search")
-    return {"documents": documents, "collection": collection}
+    return {"documents": documents, "collection": collection, "report": report, "results": results}

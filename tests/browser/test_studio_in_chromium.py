@@ -110,8 +110,16 @@ def test_the_page_speaks_the_browsers_language(page, studio_url, shoot):
     expect(zh.get_by_role("button", name="开始写作")).to_be_visible()
     expect(zh.get_by_label("要写什么？")).to_be_visible()
     expect(zh.locator("body")).to_contain_text("草稿会在生成时逐字显示在这里")
+    # messages made while handling a request speak it too
+    zh.get_by_role("button", name="重新生成").click()
+    expect(zh.locator("body")).to_contain_text("请先写一篇草稿，再重新生成。", timeout=30_000)
     zh.get_by_role("tab", name="知识库").click()
     expect(zh.locator("body")).to_contain_text("上传文档，让写作有据可依")
+    zh.get_by_label("搜索你的资料").fill("herons")
+    zh.get_by_label("搜索你的资料").press("Enter")
+    expect(zh.get_by_label("检索结果")).to_contain_text("没有找到相关段落", timeout=30_000)
+    expect(zh.get_by_label("检索结果")).to_contain_text("得分")
+    expect(zh.get_by_label("文档", exact=True)).to_contain_text("段数")
     shoot(zh, "knowledge-zh")
     chinese.close()
     # the same page in an English browser says it in English
