@@ -7,27 +7,60 @@ import re
 from studio.history import GenerationRecord
 
 
-def draft_markdown(record: GenerationRecord) -> str:
-    """The draft as Markdown with its cited sources listed under it.
+def citation_quotes(record: GenerationRecord) -> list[str]:
+    """For each ``[n]`` of the draft, in order, the words it rests on: the supporting span the
+    sentence check found, or (for records made before the check) the passage's opening."""
+    findings = [f for f in (record.checks or {}).get("findings", []) if f.get("passage")]
+    texts = {s["n"]: s["text"] for s in record.passages}
+    markers = [int(m.group(1)) for m in re.finditer(_MARKER, record.output)]
+    if len(findings) == len(markers) and all(f["passage"] == n for f, n in zip(findings, markers)):
+        return [" ".join(f["support"].split()) for f in findings]
+    return [" ".join(texts.get(n, "").split())[:300] for n in markers]
+
+
+def _where(source: dict) -> str:
+    return source["document"] + (f", p. {source['page']}" if source.get("page") else "")
+
+
+def draft_markdown(record: GenerationRecord, images: list = (), *, flagged: bool = False) -> str:
+    """The draft as Markdown: each ``[n]`` becomes a footnote ``[^k]`` quoting the words it rests
+    on, with document and page; the draft's illustrations (links relative to the Markdown
+    file) follow the text; with ``flagged``, an
+    appendix lists the sentences the check found partly or not supported.
 
     >>> from datetime import datetime
     >>> r = GenerationRecord(1, "text", None, "done", "write", {}, {}, [{"n": 1, "document": "a.pdf",
-    ...     "page": 2, "text": "x"}], [], "m", "b", {}, 1, "Tides rise. [1]", [1], {}, None, datetime.now())
+    ...     "page": 2, "text": "Tides rise. Seas fall."}], [], "m", "b", {}, 1, "Tides rise. [1]", [1], {},
+    ...     None, datetime.now())
     >>> print(draft_markdown(r))
-    Tides rise. [1]
+    Tides rise.[^1]
     <BLANKLINE>
-    ## Sources
-    <BLANKLINE>
-    1. a.pdf, p. 2
+    [^1]: a.pdf, p. 2: “Tides rise. Seas fall.”
     <BLANKLINE>
     """
-    lines = [record.output.rstrip(), ""]
-    cited = [s for s in record.passages if s["n"] in record.cited]
-    if cited:
-        lines += ["## Sources", ""]
-        lines += [f"{s['n']}. {s['document']}" + (f", p. {s['page']}" if s.get("page") else "")
-                  for s in cited]
-        lines.append("")
+    sources = {s["n"]: s for s in record.passages}
+    quotes = iter(citation_quotes(record))
+    notes: list[str] = []
+
+    def footnote(match) -> str:
+        quote = next(quotes, "")
+        source = sources.get(int(match.group(1)))
+        if source is None:
+            return ""
+        notes.append(f"[^{len(notes) + 1}]: {_where(source)}: “{quote}”")
+        return f"[^{len(notes)}]"
+
+    text = re.sub(r"\s?" + _MARKER, footnote, record.output.rstrip())
+    lines = [text, ""]
+    for image in images:
+        lines += [f"![Illustration]({image})", ""]
+    if notes:
+        lines += notes + [""]
+    problems = [f for f in (record.checks or {}).get("findings", [])
+                if f["status"] in ("partial", "unsupported")]
+    if flagged and problems:
+        lines += ["## Sentences to check", ""]
+        lines += [f"- “{f['text']}”: {f['message']}" for f in problems] + [""]
     return "\n".join(lines)
 
 
@@ -72,6 +105,7 @@ def draft_docx(record: GenerationRecord, path, images: list = ()) -> None:
     footnotes = parse_xml(_FOOTNOTES_XML.encode())
     sources = {s["n"]: {**s, "document": xml_safe(s["document"]), "text": xml_safe(s["text"])}
                for s in record.passages}
+    quotes = iter(citation_quotes(record))
     next_id = 1
     for block in re.split(r"\n\s*\n", xml_safe(record.output).strip()):
         text = block.strip()
@@ -88,11 +122,11 @@ def draft_docx(record: GenerationRecord, path, images: list = ()) -> None:
             if not marker:
                 paragraph.add_run(piece)
                 continue
+            quote = xml_safe(next(quotes, ""))
             source = sources.get(int(marker.group(1)))
             if source is None:
                 continue
-            where = source["document"] + (f", p. {source['page']}" if source.get("page") else "")
-            quote = " ".join(source["text"].split())[:300]
+            where = _where(source)
             note = parse_xml(
                 f'<w:footnote xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" '
                 f'w:id="{next_id}"><w:p><w:r><w:rPr><w:vertAlign w:val="superscript"/></w:rPr>'

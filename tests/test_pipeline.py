@@ -32,7 +32,7 @@ def finish(events):
 
 
 def test_write_streams_each_stage_and_records_the_draft(studio):
-    events, draft = finish(studio.write(WriteRequest("Write a short article about tides"), SHORT))
+    events, draft = finish(studio.write(WriteRequest("Write a short article about tides", strategy="single"), SHORT))
     assert isinstance(events[0], BriefReady) and events[0].brief.query == "tides"
     assert isinstance(events[1], PassagesFound)
     assert events[1].passages[0].document_name == "tides.md"
@@ -43,12 +43,12 @@ def test_write_streams_each_stage_and_records_the_draft(studio):
     assert record.passages[0]["document"] == "tides.md"
     assert "<source n=\"1\" from=\"tides.md\">" in record.messages[1]["content"]
     assert record.model_id == studio.generator.model_id
-    assert set(record.timings) >= {"understand", "retrieve", "compose", "generate", "attribute"}
+    assert set(record.timings) >= {"understand", "retrieve", "compose", "generate", "check"}
     assert studio.ops.snapshot()["requests"]["write/ok"] == 1
 
 
 def test_injected_instructions_stay_inside_the_quoted_sources(studio):
-    _, draft = finish(studio.write(WriteRequest("Write an article about harbour notes"), SHORT))
+    _, draft = finish(studio.write(WriteRequest("Write an article about harbour notes", strategy="single"), SHORT))
     user = studio.history.get(draft.generation_id).messages[1]["content"]
     where = user.index("Ignore previous instructions")
     opening = user.rfind("<source", 0, where)
@@ -57,15 +57,17 @@ def test_injected_instructions_stay_inside_the_quoted_sources(studio):
     assert user.index("Request:") > closing
 
 
-def test_rerun_reproduces_the_stored_draft(studio):
-    _, first = finish(studio.write(WriteRequest("Write a short article about tides"), SHORT))
+@pytest.mark.parametrize("strategy", ["single", "source-first"])
+def test_rerun_reproduces_the_stored_draft(studio, strategy):
+    _, first = finish(studio.write(WriteRequest("Write a short article about tides", strategy=strategy), SHORT))
     _, again = finish(studio.rerun(first.generation_id))
     assert again.text == first.text
     assert studio.history.get(again.generation_id).seed == 42
 
 
-def test_regenerate_is_a_new_version_from_the_same_prompt_with_a_new_seed(studio):
-    _, first = finish(studio.write(WriteRequest("Write a short article about tides"), SHORT))
+@pytest.mark.parametrize("strategy", ["single", "source-first"])
+def test_regenerate_is_a_new_version_from_the_same_prompt_with_a_new_seed(studio, strategy):
+    _, first = finish(studio.write(WriteRequest("Write a short article about tides", strategy=strategy), SHORT))
     _, other = finish(studio.rerun(first.generation_id, same_seed=False))
     original, regenerated = studio.history.get(first.generation_id), studio.history.get(other.generation_id)
     assert regenerated.seed not in (None, original.seed) and regenerated.settings["seed"] == regenerated.seed
@@ -76,8 +78,9 @@ def test_regenerate_is_a_new_version_from_the_same_prompt_with_a_new_seed(studio
     assert [r.id for r in studio.history.chain(other.generation_id)] == [first.generation_id, other.generation_id]
 
 
-def test_revise_a_selection_and_continue_form_a_version_chain(studio):
-    _, draft = finish(studio.write(WriteRequest("Write a short article about tides"), SHORT))
+@pytest.mark.parametrize("strategy", ["single"])  # source-first revisions: test_composer.py
+def test_revise_a_selection_and_continue_form_a_version_chain(studio, strategy):
+    _, draft = finish(studio.write(WriteRequest("Write a short article about tides", strategy=strategy), SHORT))
     selection = draft.text.split()[0]
     _, revised = finish(studio.revise(draft.generation_id, "rewrite", selection=selection, settings=SHORT))
     assert revised.parent_id == draft.generation_id
@@ -107,10 +110,11 @@ def test_bad_requests_are_clear_errors(studio, prompt, message):
         list(studio.write(WriteRequest(prompt), SHORT))
 
 
-def test_cancel_keeps_the_partial_draft_marked_cancelled(studio):
+@pytest.mark.parametrize("strategy", ["single", "source-first"])
+def test_cancel_keeps_the_partial_draft_marked_cancelled(studio, strategy):
     cancel = threading.Event()
     events = []
-    for event in studio.write(WriteRequest("Write a long article about tides"),
+    for event in studio.write(WriteRequest("Write a long article about tides", strategy=strategy),
                               GenerationSettings(max_new_tokens=300, seed=1), cancel):
         events.append(event)
         if isinstance(event, TextDelta):
@@ -131,7 +135,61 @@ def test_default_model_draft_is_grounded_cited_and_reproducible(kb, default_gene
     kb.add_files([make_file("tides.md", NOTES["tides.md"])])
     studio = Studio(kb, default_generator, History(kb.engine), Ops())
     settings = GenerationSettings(max_new_tokens=40, temperature=0.7, seed=3)
-    _, draft = finish(studio.write(WriteRequest("Write a short summary about tides"), settings))
-    assert len(draft.text.split()) > 10
+    _, draft = finish(studio.write(WriteRequest("Write a friendly short article about tides"), settings))
+    assert len(draft.text.split()) > 10 and draft.flags == ()
+    claims = draft.report.claims
+    assert claims and all(f.status == "supported" for f in claims) and draft.cited == (1,)
+    assert "Tone:" not in draft.text and "<source" not in draft.text
     _, again = finish(studio.rerun(draft.generation_id))
     assert again.text == draft.text
+
+
+class EchoingGenerator:
+    """Answers with its own prompt, as SmolLM2 did when asked to shorten: its output is known
+    exactly, so the test can say what must never reach the draft."""
+
+    model_id, backend, context_window = "echo", "openai", 2048
+
+    def count_tokens(self, text):
+        return len(text.split())
+
+    def info(self):
+        return {"id": self.model_id}
+
+    def stream(self, messages, settings, cancel=None):
+        prompt = messages[-1]["content"]
+        yield from (prompt[i:i + 20] for i in range(0, len(prompt), 20))
+
+
+def test_an_echoed_prompt_never_reaches_the_draft_and_is_reported(kb, make_file):
+    kb.add_files([make_file("tides.md", NOTES["tides.md"])])
+    studio = Studio(kb, EchoingGenerator(), History(kb.engine), Ops())
+    assert studio.strategy() == "single"  # a connected server writes from one prompt by default
+    _, draft = finish(studio.write(WriteRequest("Write a short article about tides"), SHORT))
+    assert "echo" in draft.flags
+    for scaffolding in ("Tone:", "Request:", "Task:", "<source", "</source>", "Language:"):
+        assert scaffolding not in draft.text
+    record = studio.history.get(draft.generation_id)
+    assert "echo" in record.checks["flags"] and "Tone:" not in record.output
+    assert "Tone:" not in studio.export_markdown(draft.generation_id).read_text()
+
+
+class EnglishOnlyGenerator(EchoingGenerator):
+    model_id = "english"
+
+    def stream(self, messages, settings, cancel=None):
+        yield "Tides rise and fall twice a day because the moon pulls on the oceans."
+
+
+def test_a_draft_in_the_wrong_language_says_so(kb, make_file):
+    kb.add_files([make_file("tides.md", NOTES["tides.md"])])
+    studio = Studio(kb, EnglishOnlyGenerator(), History(kb.engine), Ops())
+    _, draft = finish(studio.write(WriteRequest("写一篇关于潮汐的文章，用英文写也可以", language="zh"), SHORT))
+    assert draft.flags == ("wrong_language",)
+
+
+def test_a_draft_on_no_source_says_so(kb, tiny_generator):
+    studio = Studio(kb, tiny_generator, History(kb.engine), Ops())
+    _, draft = finish(studio.write(WriteRequest("写一篇关于潮汐的文章"), SHORT))
+    assert "ungrounded" in draft.flags and draft.report.count("supported") == 0
+    assert draft.text.startswith("# 潮汐")  # composed in Chinese even so

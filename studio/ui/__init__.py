@@ -12,19 +12,55 @@ from pathlib import Path
 
 import gradio as gr
 
-from studio.ui.common import show_markdown, user_error, writer_studio
+from studio.ui.common import user_error, writer_studio
+from studio.ui.draft_view import render_draft, render_streaming
 from studio.ui.i18n import I18N, TEXT, headers, language, say, t, table
 from studio.ui.history import history_table, history_tab
 from studio.ui.knowledge import collection_names, documents_table, knowledge_tab
 from studio.image_generation import NOT_CONFIGURED, ImageSettings, read_provenance
-from studio.pipeline import (REVISIONS, BriefReady, DraftReady, ImageProgress, ImagesReady,
-                             PassagesFound, Studio, TextDelta)
+from studio.pipeline import (REVISIONS, STRATEGIES, BriefReady, DraftReady, ImageProgress, ImagesReady,
+                             PassagesFound, Studio, TextDelta, passage_snapshot)
 from studio.text_generation import GenerationSettings
 from studio.understanding import FORMS, LENGTHS, TONES, WriteRequest
 
 def _sources_table(passages, cited=()) -> list[list]:
     return [[n, "✓" if n in cited else "", p.document_name, p.page or "",
              " ".join(p.text.split())[:300]] for n, p in enumerate(passages, start=1)]
+
+
+def checked_draft(request, d) -> tuple[str, str, str]:
+    """The draft's HTML (sentences marked, citations opening their passage), its status line and
+    its one-line check summary, in the page's language; a draft that echoes, is in the wrong language or rests on nothing
+    says so instead of "Done"."""
+    report = d.report
+    claims = report.claims
+    line = say(request, "msg.summary", supported=report.count("supported"), claims=len(claims))
+    if report.count("partial"):
+        line += say(request, "msg.summary_partial", n=report.count("partial"))
+    if report.count("unsupported"):
+        line += say(request, "msg.summary_unsupported", n=report.count("unsupported"))
+    if report.facts_in_no_source:
+        line += say(request, "msg.summary_facts", n=len(report.facts_in_no_source),
+                    facts=", ".join(report.facts_in_no_source[:3]))
+
+    def describe(f: dict) -> str:
+        if f["status"] == "unsupported":
+            return say(request, "tip.unsupported")
+        if f.get("missing"):
+            return say(request, "tip.missing", facts=", ".join(f["missing"]))
+        return say(request, "tip.partial", pct=round(f["score"] * 100))
+
+    sources = [passage_snapshot(n, p) for n, p in enumerate(d.passages, start=1)]
+    page = render_draft(d.text, [f.as_dict() for f in report.findings], sources, summary=line,
+                        warning=bool(d.flags), describe=describe)
+    status = say(request, "msg.checked" if d.status != "cancelled" else "msg.stopped", summary=line,
+                 cited=len(d.cited), count=len(d.passages), seed=d.settings.seed, id=d.generation_id)
+    warnings = [say(request, f"msg.flag.{flag}", cited=len(d.cited), count=len(d.passages))
+                for flag in d.flags]
+    if warnings:
+        status = " ".join(warnings) + (say(request, "msg.try_source_first") if d.strategy != "source-first" else "") \
+            + "  \n" + status
+    return page, status, line
 
 
 def parse_seed(value, request=None) -> int | None:
@@ -79,29 +115,30 @@ def build_demo(studio: Studio) -> gr.Blocks:
                 b = event.brief
                 status = say(request, "msg.writing", form=word("form", b.form).lower(), query=b.query,
                              tone=word("tone", b.tone), length=word("length", b.length))
-                yield gr.update(), gr.update(), status, gr.update(), cancel
+                yield gr.update(), gr.update(), status, gr.update(), cancel, gr.update()
             elif isinstance(event, PassagesFound):
                 passages = event.passages
                 status = say(request, "msg.found", count=len(passages))
                 if not passages:
                     status += say(request, "msg.ungrounded")
-                yield gr.update(), table(request, "sources", _sources_table(passages)), status, gr.update(), cancel
+                yield (gr.update(), table(request, "sources", _sources_table(passages)), status, gr.update(),
+                       cancel, gr.update())
             elif isinstance(event, TextDelta):
                 text += event.text
-                yield show_markdown(text), gr.update(), gr.update(), gr.update(), cancel
+                yield render_streaming(text), gr.update(), gr.update(), gr.update(), cancel, gr.update()
             elif isinstance(event, DraftReady):
                 d = event.draft
-                status = say(request, "msg.stopped" if d.status == "cancelled" else "msg.done",
-                             cited=len(d.cited), count=len(d.passages), seed=d.settings.seed, id=d.generation_id)
-                yield (show_markdown(d.text), table(request, "sources", _sources_table(d.passages, d.cited)),
-                       status, d.generation_id, None)
+                page, status, _ = checked_draft(request, d)
+                yield (page, table(request, "sources", _sources_table(d.passages, d.cited)),
+                       status, d.generation_id, None, d.text)
 
-    def write(prompt, form, tone, length, collections, max_new_tokens, temperature, seed,
+    def write(prompt, form, tone, length, collections, max_new_tokens, temperature, seed, strategy,
               request: gr.Request):
         s = writer_studio(studio, request)
         cancel = threading.Event()
         write_request = WriteRequest(prompt=prompt or "", form=form or "", tone=tone or "", length=length or "",
-                               collections=tuple(collections) if collections else None)
+                                     collections=tuple(collections) if collections else None,
+                                     strategy=strategy or "")
         settings = GenerationSettings(max_new_tokens=int(max_new_tokens), temperature=float(temperature),
                                       seed=parse_seed(seed, request))
         try:
@@ -131,6 +168,20 @@ def build_demo(studio: Studio) -> gr.Blocks:
                                                    settings=settings, cancel=cancel), cancel, request)
         except Exception as exc:
             raise user_error(exc) from None
+
+    def save_edit(draft_id, text, request: gr.Request):
+        """The writer's own edit of the draft: checked like any draft, stored as a new version."""
+        s = writer_studio(studio, request)
+        if not draft_id:
+            raise gr.Error(say(request, "msg.revise_first"))
+        try:
+            d = s.save_edit(int(draft_id), text or "")
+        except Exception as exc:
+            raise user_error(exc) from None
+        page, _, line = checked_draft(request, d)
+        status = say(request, "msg.saved", id=d.generation_id, summary=line)
+        return (page, table(request, "sources", _sources_table(d.passages, d.cited)), status,
+                d.generation_id, None, d.text)
 
     # --- image handlers ---------------------------------------------------------------------
 
@@ -224,6 +275,8 @@ def build_demo(studio: Studio) -> gr.Blocks:
                                              label=t("write.length"))
                     collections = gr.Dropdown([], multiselect=True, value=[],
                                               allow_custom_value=True, label=t("write.collections"))
+                    strategy = gr.Dropdown([(t(f"strategy.{k}"), k) for k in ("",) + STRATEGIES], value="",
+                                           label=t("write.strategy"))
                     with gr.Accordion(t("write.model_settings"), open=False):
                         max_new_tokens = gr.Slider(16, studio.ops.limits.max_new_tokens, value=400, step=16,
                                                    label=t("write.max_new_tokens"))
@@ -234,7 +287,12 @@ def build_demo(studio: Studio) -> gr.Blocks:
                         regenerate_button = gr.Button(t("write.regenerate"))
                         stop_button = gr.Button(t("write.stop"))
                     status = gr.Markdown("")
-                    draft = gr.Markdown(t("write.empty"), label=t("write.draft"), sanitize_html=True, buttons=["copy"])
+                    draft_placeholder = gr.Markdown(t("write.empty"))
+                    draft = gr.HTML("", label=t("write.draft"))
+                    with gr.Accordion(t("write.edit"), open=False):
+                        edit_text = gr.Textbox(label=t("write.edit_text"), lines=12, buttons=["copy"],
+                                               elem_id="draft-editor")
+                        save_edit_button = gr.Button(t("write.save_edit"))
                     with gr.Row():
                         draft_id.render()
                         export_button = gr.Button(t("write.export_md"), scale=1)
@@ -289,17 +347,20 @@ def build_demo(studio: Studio) -> gr.Blocks:
 
         refresh.click(system_status, None, [system, metrics], api_name="system_status")
         demo.load(system_status, None, [system, metrics], api_name=False)
-        outputs = [draft, sources, status, draft_id, cancel_switch]
+        outputs = [draft, sources, status, draft_id, cancel_switch, edit_text]
         def clear_draft(request: gr.Request):
-            return t("write.empty"), table(request, "sources", []), gr.DownloadButton(visible=False)
+            return ("", table(request, "sources", []), gr.DownloadButton(visible=False),
+                    gr.update(visible=False))
 
-        write_button.click(clear_draft, None, [draft, sources, export_file], api_name=False).then(
-            write, [prompt, form, tone, length, collections, max_new_tokens, temperature, seed], outputs,
+        write_button.click(clear_draft, None, [draft, sources, export_file, draft_placeholder], api_name=False).then(
+            write, [prompt, form, tone, length, collections, max_new_tokens, temperature, seed, strategy], outputs,
             api_name="write", concurrency_id="text", concurrency_limit=studio.ops.limits.max_concurrent_generations)
-        regenerate_button.click(clear_draft, None, [draft, sources, export_file], api_name=False).then(
+        regenerate_button.click(clear_draft, None, [draft, sources, export_file, draft_placeholder], api_name=False).then(
             regenerate, draft_id, outputs, api_name="regenerate", concurrency_id="text")
         revise_button.click(revise, [draft_id, instruction, selection, max_new_tokens, temperature], outputs,
                             api_name="revise", concurrency_id="text")
+        save_edit_button.click(save_edit, [draft_id, edit_text], outputs, api_name="save_edit",
+                               concurrency_id="text")
         stop_button.click(stop, cancel_switch, cancel_switch, api_name=False)
         export_button.click(exporter("md"), draft_id, export_file, api_name="export_markdown")
         export_docx_button.click(exporter("docx"), draft_id, export_file, api_name="export_docx")

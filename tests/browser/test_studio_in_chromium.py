@@ -57,7 +57,7 @@ def test_a_writers_session(page, studio_url, make_file, shoot, tmp_path):
     page.get_by_role("tab", name="Write").click()
     page.get_by_label("What should I write?").fill("Write a short note about herons")
     page.get_by_role("button", name="Write", exact=True).click()
-    page.get_by_text("Done.").wait_for(timeout=120_000)
+    page.get_by_test_id("draft-summary").wait_for(timeout=120_000)
     expect(page.get_by_label("Sources")).to_contain_text("herons.md")
     assert "Your draft will appear here" not in page.inner_text("body")
     # export the draft as DOCX (citations as footnotes)
