@@ -56,12 +56,16 @@ def draft_markdown(record: GenerationRecord, images: list = (), *, flagged: bool
         lines += [f"![Illustration]({image})", ""]
     if notes:
         lines += notes + [""]
-    problems = [f for f in (record.checks or {}).get("findings", [])
-                if f["status"] in ("partial", "unsupported")]
-    if flagged and problems:
-        lines += ["## Sentences to check", ""]
-        lines += [f"- “{f['text']}”: {f['message']}" for f in problems] + [""]
+    problems = flagged_sentences(record) if flagged else []
+    if problems:
+        lines += ["## Sentences to check", ""] + [f"- {p}" for p in problems] + [""]
     return "\n".join(lines)
+
+
+def flagged_sentences(record: GenerationRecord) -> list[str]:
+    """The sentences the check found partly or not supported, each with what is missing."""
+    return [f"“{f['text']}”: {f['message']}" for f in (record.checks or {}).get("findings", [])
+            if f["status"] in ("partial", "unsupported")]
 
 
 _FOOTNOTES_XML = (
@@ -85,9 +89,10 @@ def xml_safe(text: str) -> str:
     return _NOT_XML.sub("", text)
 
 
-def draft_docx(record: GenerationRecord, path, images: list = ()) -> None:
+def draft_docx(record: GenerationRecord, path, images: list = (), *, flagged: bool = False) -> None:
     """Write the draft as DOCX: each ``[n]`` becomes a real Word footnote naming the source
-    (document, page, and the quoted passage); ``images`` (PNG paths) are embedded after the text.
+    (document, page, and the words it rests on); ``images`` (PNG paths) are embedded after the
+    text; with ``flagged``, an appendix lists the sentences to check.
 
     python-docx has no footnote API, so the footnotes part is added here as Word defines it
     (word/footnotes.xml, related from the document, with the two separator notes Word expects).
@@ -144,6 +149,11 @@ def draft_docx(record: GenerationRecord, path, images: list = ()) -> None:
             next_id += 1
     for image in images:
         document.add_picture(str(image), width=Inches(5))
+    problems = flagged_sentences(record) if flagged else []
+    if problems:
+        document.add_heading("Sentences to check", level=2)
+        for problem in problems:
+            document.add_paragraph(xml_safe(problem), style="List Bullet")
     blob = etree.tostring(footnotes, xml_declaration=True, encoding="UTF-8", standalone=True)
     part = Part(PackURI("/word/footnotes.xml"),
                 "application/vnd.openxmlformats-officedocument.wordprocessingml.footnotes+xml",

@@ -451,15 +451,16 @@ class Studio:
         return [Path(r.output) for r in reversed(self.history.list(kind="image", limit=500))
                 if r.request.get("source") == {"draft": generation_id} and Path(r.output).exists()]
 
-    def export_docx(self, generation_id: int) -> Path:
-        """Write a stored draft as DOCX: citations as footnotes, its illustrations embedded."""
+    def export_docx(self, generation_id: int, *, flagged: bool = False) -> Path:
+        """Write a stored draft as DOCX: citations as footnotes quoting the words they rest on,
+        its illustrations embedded, and (``flagged``) an appendix of sentences to check."""
         record = self.history.get(generation_id)
         if record.kind != "text":
             raise StudioError(f"Generation {generation_id} is not a text draft")
         images = self._illustrations(generation_id)
         path = self.kb.settings.data_dir / "exports" / f"inkstone-draft-{generation_id}.docx"
         path.parent.mkdir(parents=True, exist_ok=True)
-        draft_docx(record, path, images)
+        draft_docx(record, path, images, flagged=flagged)
         return path
 
     # --- system ---------------------------------------------------------------------------

@@ -67,8 +67,10 @@ def test_exports_quote_the_exact_supporting_words_and_list_flagged_sentences(kb,
     assert "Tides rise and fall twice a day because the moon pulls on the oceans.[^1]" in markdown
     assert "[^1]: tides.md: “Tides rise and fall twice a day because the moon pulls on the oceans.”" in markdown
     assert "## Sentences to check\n\n- “Tides rise 9 times a day on Mars.”: " in markdown
-    with zipfile.ZipFile(studio.export_docx(edited.generation_id)) as archive:
+    with zipfile.ZipFile(studio.export_docx(edited.generation_id, flagged=True)) as archive:
         notes = archive.read("word/footnotes.xml").decode()
+        body = archive.read("word/document.xml").decode()
+    assert "Sentences to check" in body and "Tides rise 9 times a day on Mars." in body
     assert "tides.md: “Tides rise and fall twice a day because the moon pulls on the oceans.”" in notes
     assert "Spring tides happen" not in notes.split("“Tides rise and fall")[1].split("”")[0]
 

@@ -227,12 +227,13 @@ def build_demo(studio: Studio) -> gr.Blocks:
         return items, message
 
     def exporter(kind):
-        def export(generation_id, request: gr.Request):
+        def export(generation_id, flagged, request: gr.Request):
             s = writer_studio(studio, request)
             if not generation_id:
                 raise gr.Error(say(request, "msg.export_first"))
             try:
-                path = (s.export_docx if kind == "docx" else s.export_markdown)(int(generation_id))
+                path = (s.export_docx if kind == "docx" else s.export_markdown)(int(generation_id),
+                                                                                flagged=bool(flagged))
             except Exception as exc:
                 raise user_error(exc) from None
             return gr.DownloadButton(f"⬇ {path.name}", value=str(path), visible=True)
@@ -298,6 +299,7 @@ def build_demo(studio: Studio) -> gr.Blocks:
                         export_button = gr.Button(t("write.export_md"), scale=1)
                         export_docx_button = gr.Button(t("write.export_docx"), scale=1)
                         export_file = gr.DownloadButton(t("write.download"), visible=False, variant="secondary", scale=2)
+                    export_flagged = gr.Checkbox(False, label=t("write.export_flagged"))
                     with gr.Row():
                         selection = gr.Textbox(label=t("write.selection"), lines=2, scale=3)
                         instruction = gr.Radio([(t(f"revise.{r}"), r) for r in REVISIONS], value="rewrite",
@@ -362,8 +364,8 @@ def build_demo(studio: Studio) -> gr.Blocks:
         save_edit_button.click(save_edit, [draft_id, edit_text], outputs, api_name="save_edit",
                                concurrency_id="text")
         stop_button.click(stop, cancel_switch, cancel_switch, api_name=False)
-        export_button.click(exporter("md"), draft_id, export_file, api_name="export_markdown")
-        export_docx_button.click(exporter("docx"), draft_id, export_file, api_name="export_docx")
+        export_button.click(exporter("md"), [draft_id, export_flagged], export_file, api_name="export_markdown")
+        export_docx_button.click(exporter("docx"), [draft_id, export_flagged], export_file, api_name="export_docx")
         suggest.click(suggest_prompt, [draft_id, image_source], [image_prompt, image_status],
                       api_name="image_prompt", concurrency_id="text")
         gallery.select(reuse, gallery, [image_prompt, negative, image_seed, steps, guidance, width,

@@ -86,6 +86,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "write.edit": ("Edit this draft by hand", "手动编辑草稿"),
     "write.edit_text": ("Draft text (Markdown; [n] cites source n; markers are re-checked on save)",
                         "草稿文本（Markdown；[n] 引用第 n 个来源；保存时重新核对）"),
+    "write.export_flagged": ("Exports end with a list of the sentences to check", "导出时附上需要核对的句子清单"),
     "write.save_edit": ("Save and re-check", "保存并重新核对"),
     # Images
     "images.off": ("**Images are off.**", "**配图功能未开启。**"),
