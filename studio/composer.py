@@ -161,8 +161,8 @@ def _usable(text: str, language: str) -> bool:
         words = text.split()
         if not 6 <= len(words) <= 60 or not re.search(r"[.][\"'”’)]?$", text):
             return False
-        if not re.match(r"[\"'“‘(]?[A-Z0-9]", text) or cjk_ratio(text) > 0.3:
-            return False
+        if not re.match(r"[\"'“‘(]?[A-Z0-9]", text) or cjk_ratio(text) > 0.3 or re.match(r"\d+[A-Z][a-z]", text):
+            return False  # (a footnote's number glued to its first word, "22Sometimes ...")
         letters = sum(ch.isalpha() for ch in text)
         if letters < 0.6 * len(text) or text.count("|") > 1 or "http" in text:
             return False
@@ -268,11 +268,19 @@ def arrange(brief: Brief, chosen: list[SourceSentence], passages: Sequence[Passa
         group.sort(key=lambda s: s.order)
     groups.sort(key=(lambda g: g[0].order) if one_document else (lambda g: -max(s.relevance for s in g)))
     used: set[str] = {title.lower()}
-    sections = []
+    sections: list[Section] = []
     for group in groups:
         heading = _heading(group, passages, used, brief.language) if k > 1 else ""
+        if heading is None and sections:
+            # nothing names this group (no heading of its own, no phrase its sentences share):
+            # it joins the section before it rather than standing under an invented heading
+            sections[-1].sentences.extend(group)
+            continue
+        heading = heading or ""
         used.add(heading.lower())
         sections.append(Section(heading, group))
+    if len(sections) > 1 and not sections[0].heading:
+        sections[0].heading = _key_phrase([s.text for s in sections[0].sentences], used, brief.language, fallback=True)
     return Plan(title, sections)
 
 
@@ -314,8 +322,8 @@ def make_title(brief: Brief) -> str:
                     for i, w in enumerate(words))
 
 
-def _heading(group, passages, used: set[str], language: str) -> str:
-    """The document heading the group's sentences share, else its most telling phrase."""
+def _heading(group, passages, used: set[str], language: str) -> str | None:
+    """The document heading the group's sentences share, else a phrase they share, else None."""
     headings = Counter(passages[s.passage - 1].headings.split(" > ")[-1].strip()
                        for s in group if passages[s.passage - 1].headings)
     for heading, _ in headings.most_common():
@@ -324,7 +332,7 @@ def _heading(group, passages, used: set[str], language: str) -> str:
     return _key_phrase([s.text for s in group], used, language)
 
 
-def _key_phrase(texts: list[str], used: set[str], language: str) -> str:
+def _key_phrase(texts: list[str], used: set[str], language: str, *, fallback: bool = False) -> str | None:
     if language == "zh":
         counts = Counter()
         for text in texts:
@@ -334,17 +342,17 @@ def _key_phrase(texts: list[str], used: set[str], language: str) -> str:
         for phrase, n in counts.most_common():
             if n >= 2 and phrase.lower() not in used and not any(phrase in u for u in used):
                 return phrase
-        return "要点"
+        return "要点" if fallback else None
     counts = Counter()
     for text in texts:
         counts.update({w.lower() for w in re.findall(r"[A-Za-z][A-Za-z'-]+", text)
                        if w.lower() not in _STOP and len(w) > 3})
     taken = " ".join(used)
     picked = [w for w, n in counts.most_common() if n >= 2 and w not in taken][:2]
-    if not picked:
+    if not picked and fallback:
         picked = [w for w, _ in counts.most_common() if w not in taken][:1]
     if not picked:
-        return "More"
+        return "More" if fallback else None
     phrase = " and ".join(picked)
     return phrase[0].upper() + phrase[1:]
 
@@ -484,7 +492,9 @@ class Composer:
             yield "\n\n" + block
         tail = []
         if brief.form == "social_post":
-            tail.append(frame(" ".join(_hashtag(k) for k in brief.keywords[:3] if _hashtag(k))))
+            tags = [_hashtag(brief.query)] if len(brief.query.split()) <= 4 else \
+                [_hashtag(k) for k in brief.keywords[:3]]
+            tail.append(frame(" ".join(t for t in tags if t)))
         elif brief.form == "email":
             tail += [frame(words["sign_off"])]
         elif brief.form in ("article", "blog_post") and not cancel.is_set():
@@ -612,7 +622,8 @@ class Composer:
                                   "say: add material on the topic, or write a new draft from more collections.")
             if more:
                 more.sort(key=lambda s: s.order)
-                heading = _key_phrase([s.text for s in more], {h.lower() for h in re.findall(r"^#+\s*(.+)$", plain, re.M)}, language)
+                heading = _key_phrase([s.text for s in more], {h.lower() for h in re.findall(r"^#+\s*(.+)$", plain, re.M)},
+                                      language, fallback=True)
                 texts = [s.text for s in more]
                 join = "" if language == "zh" else " "
                 lines = "\n".join(f"- {t}" for t in texts) if brief.form == "outline" or brief.bullet_count is not None \

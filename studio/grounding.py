@@ -246,7 +246,7 @@ class _Sentence:
     framing: bool
 
 
-_BLOCK_PREFIX = re.compile(r"^\s*(?:#{1,6}\s+|[-*+•]\s+|\d{1,2}[.)]\s+|>\s+)?")
+_BLOCK_PREFIX = re.compile(r"^\s*(?:#{1,6}\s+(?:\d{1,2}[.)]\s+)?|[-*+•]\s+|\d{1,2}[.)]\s+|>\s+)?")
 
 
 def draft_sentences(text: str, framing: frozenset[str] = frozenset()) -> list[_Sentence]:

@@ -210,6 +210,8 @@ def _topic(text: str, source_text: str = "") -> str:
         topic = re.sub(r"\s+(?:with|and)\s+(?:a|an)\s+(?:cover )?(?:image|picture|illustration)\b.*$", "", topic, flags=re.I)
         topic = re.sub(r"\b(?:for (?:my|our) (?:blog|newsletter|readers|team|website))\b", "", topic, flags=re.I)
         topic = topic.strip(" ,.;:!?\"'")
+        # "tips for alerting in bullet points" leaves "alerting in" once the constraint is cut
+        topic = re.sub(r"(?:\s+(?:in|on|at|for|with|about|of|and|or|to|as|by))+$", "", topic, flags=re.I)
     if not topic and source_text:
         # "rewrite this" carries its topic in the selected passage
         topic = " ".join(source_text.split())[:300]
