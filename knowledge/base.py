@@ -343,6 +343,7 @@ class KnowledgeBase:
 
         def flush() -> None:
             if pending:
+                report()  # what has been read, before the (slow) embedding starts
                 for position, outcome in self._store(pending, collection_id, counters, report):
                     outcomes[position] = outcome
                     counters["files"] += 1
