@@ -99,6 +99,7 @@ def test_a_writers_session(page, studio_url, make_file, shoot, tmp_path):
     page.get_by_role("tab", name="System").click()
     page.locator("button:visible", has_text="Refresh").click()
     expect(page.locator("body")).to_contain_text("all-MiniLM-L6-v2", timeout=30_000)
+    page.get_by_text("Prometheus metrics").first.click()  # folded away below the details
     expect(page.locator("body")).to_contain_text("inkstone_requests_total")
     shoot(page, "system")
 
