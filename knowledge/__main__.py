@@ -40,7 +40,7 @@ def _expand(paths: list[str]) -> list[Path]:
 def _progress_printer(stream):
     def show(progress) -> None:
         if stream.isatty():
-            stream.write(f"\r{progress.files_done}/{progress.files_total} files, "
+            stream.write(f"\r{progress.files_read}/{progress.files_total} files read, "
                          f"{progress.chunks_embedded}/{progress.chunks_total} chunks embedded \x1b[K")
             stream.flush()
     return show

@@ -9,6 +9,7 @@ killed process leaves either the whole document or none of it.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -333,15 +334,16 @@ class KnowledgeBase:
         outcomes: list[FileOutcome | None] = [None] * len(items)
         pending: list[tuple[int, PreparedDocument]] = []
         seen: dict[str, str] = {}
-        counters = {"files": 0, "embedded": 0, "known": 0}
+        counters = {"files": 0, "read": 0, "embedded": 0, "known": 0}
 
         def report(current: str = "") -> None:
             if progress is not None:
                 progress(IngestProgress(counters["files"], len(items), counters["embedded"],
-                                        counters["known"], current))
+                                        counters["known"], current, files_read=counters["read"]))
 
         def flush() -> None:
             if pending:
+                report()  # what has been read, before the (slow) embedding starts
                 for position, outcome in self._store(pending, collection_id, counters, report):
                     outcomes[position] = outcome
                     counters["files"] += 1
@@ -357,12 +359,15 @@ class KnowledgeBase:
                 if duplicate:
                     outcomes[position] = FileOutcome(name, "duplicate", f"duplicate of {duplicate}")
                     counters["files"] += 1
+                    counters["read"] += 1
                     continue
                 prepared = prepare(loaded, self.settings)
             except UnreadableFile as exc:
                 outcomes[position] = self._record_failure(collection_id, path, name, str(exc))
                 counters["files"] += 1
+                counters["read"] += 1
                 continue
+            counters["read"] += 1
             seen[loaded.sha256] = name
             pending.append((position, prepared))
             counters["known"] += len(prepared.chunks)
@@ -463,6 +468,9 @@ class KnowledgeBase:
         """
         if not isinstance(query, str) or not query.strip():
             raise InvalidQuery("Type something to search for: the query is empty")
+        if not re.search(r"[^\W_]", query):
+            # the embedder would still place "?!" somewhere and return arbitrary passages
+            raise InvalidQuery(f"Nothing to search for in {query.strip()[:40]!r}: type some words")
         if not isinstance(k, int) or not 1 <= k <= 200:
             raise InvalidQuery(f"`k` must be between 1 and 200 but is {k!r}")
         if mode not in SEARCH_MODES:

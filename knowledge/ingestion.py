@@ -39,11 +39,24 @@ class FileOutcome:
 
 @dataclass(frozen=True)
 class IngestProgress:
-    files_done: int
+    files_done: int  # stored (or refused) for good
     files_total: int
     chunks_embedded: int
     chunks_total: int  # chunks known so far (files are parsed ahead of embedding)
     current: str = ""
+    files_read: int = 0  # parsed (or refused); files are read ahead of embedding, in groups
+
+    @property
+    def fraction(self) -> float:
+        """Rough share of the work done: reading the files is the first half, embedding their
+        chunks the second (what is known of it so far).
+
+        >>> IngestProgress(0, 4, 64, 128, files_read=4).fraction
+        0.75
+        """
+        read = self.files_read / self.files_total if self.files_total else 1.0
+        embedded = self.chunks_embedded / self.chunks_total if self.chunks_total else read
+        return round(min(1.0, 0.5 * read + 0.5 * embedded), 4)
 
 
 @dataclass

@@ -171,13 +171,79 @@ _META_CHARSET = re.compile(rb"""<meta[^>]+charset=["']?\s*([A-Za-z0-9_\-]+)""", 
 
 
 def read_html(data: bytes, name: str) -> ParsedDocument:
-    from bs4 import BeautifulSoup, Comment, NavigableString, Tag
+    """The page's main text: trafilatura's article extraction (measured against Mozilla
+    Readability's expected outputs in docs/BENCHMARKS.md), with headings kept; our own
+    rules where it finds no article (a short page, a fragment)."""
+    from bs4 import BeautifulSoup
 
     declared = _META_CHARSET.search(data[:4096])
     text = _decode_text_file(data, name, declared.group(1).decode("ascii") if declared else None)
     soup = BeautifulSoup(text, "lxml")
     title_tag = soup.find("title")
     title = _collapse(title_tag.get_text()) if title_tag else ""
+    blocks = _main_text(text) or _rule_based_blocks(soup)
+    if not title:
+        title = next((b.text for b in blocks if b.is_heading), PurePath(name).stem)
+    return ParsedDocument(title=title, blocks=blocks)
+
+
+_TRAFILATURA_TEXT = {"p", "item", "code", "quote"}
+
+
+def _main_text(html: str) -> list[Block]:
+    """Blocks of the article trafilatura finds in ``html``; empty when it finds none."""
+    import trafilatura
+    from lxml import etree
+
+    xml = trafilatura.extract(html, output_format="xml", include_comments=False, include_tables=True,
+                              favor_precision=True, include_images=False, deduplicate=False)
+    if not xml:
+        return []
+    main = etree.fromstring(xml.encode("utf-8")).find("main")
+    if main is None:
+        return []
+    blocks: list[Block] = []
+    headings: list[tuple[int, str]] = []
+
+    def text_of(element) -> str:
+        for br in element.iter("lb"):
+            br.tail = "\n" + (br.tail or "")
+        return "\n".join(_collapse(line) for line in "".join(element.itertext()).split("\n")).strip()
+
+    def walk(element) -> None:
+        nonlocal headings
+        for child in element:
+            if not isinstance(child.tag, str):
+                continue
+            if child.tag == "head":
+                heading = _collapse("".join(child.itertext()))
+                if heading:
+                    level = int((child.get("rend") or "h2").lstrip("h") or 2)
+                    headings = [(lv, h) for lv, h in headings if lv < level] + [(level, heading)]
+                    blocks.append(Block(heading, headings=tuple(h for _, h in headings), is_heading=True))
+            elif child.tag == "table":
+                rows = [" | ".join(_collapse("".join(c.itertext())) for c in row.iter("cell")) + " |"
+                        for row in child.iter("row")]
+                table = "\n".join(r for r in rows if r.strip(" |"))
+                if table:
+                    blocks.append(Block(table, headings=tuple(h for _, h in headings)))
+            elif child.tag in _TRAFILATURA_TEXT and not any(
+                    isinstance(c.tag, str) and c.tag in ("p", "list", "table", "head") for c in child):
+                paragraph = text_of(child)
+                if paragraph:
+                    blocks.append(Block(paragraph, headings=tuple(h for _, h in headings)))
+            else:  # list, div, a quote holding paragraphs: their parts are the blocks
+                walk(child)
+
+    walk(main)
+    return blocks
+
+
+def _rule_based_blocks(soup) -> list[Block]:
+    """Our own main-text rules: drop scripts, navigation and boilerplate by tag and class,
+    then keep the <article> (or <main>, or the body)."""
+    from bs4 import Comment, NavigableString, Tag
+
     for tag in soup.find_all(_DROP_TAGS):
         tag.decompose()
     for comment in soup.find_all(string=lambda s: isinstance(s, Comment)):
@@ -227,9 +293,7 @@ def read_html(data: bytes, name: str) -> ParsedDocument:
 
     walk(root)
     flush()
-    if not title:
-        title = next((b.text for b in blocks if b.is_heading), PurePath(name).stem)
-    return ParsedDocument(title=title, blocks=blocks)
+    return blocks
 
 
 # --- PDF ----------------------------------------------------------------------------------
@@ -346,11 +410,30 @@ def _docx_heading_level(paragraph) -> int:
 # --- shared -------------------------------------------------------------------------------
 
 
+# PDFium turns a hyphen at a line end into \x02 and drops the line break ("algo\x02rithm"); a
+# soft hyphen may still carry its break. The mark (and break) go, so the word is whole again.
+# PDFium decides what is hyphenation: "well-known" broken after "well-" joins too.
+_PDFIUM_HYPHEN = re.compile(r"[\x02\u00ad]\n?")
+# A printed hyphen at a line end between lower-case letters is hyphenation too ("algo-\nrithm"):
+# joined without it, as PyMuPDF's TEXT_DEHYPHENATE does. A compound split at its own hyphen
+# ("well-\nknown") loses it; rarer, and the words still match in search.
+_LINE_END_HYPHEN = re.compile(r"(?<=[^\W\d_])-\n[ \t]*(?=[a-zà-ÿ])")
+# Control characters (C0 and C1, but tab and newline) and zero-width marks that break words.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\u200b\ufeff\ufffe\uffff]")
+
+
 def _normalise(text: str) -> str:
+    """Newlines as \\n, hyphenated line breaks joined, control characters gone.
+
+    >>> _normalise("an algo\\x02\\r\\nrithm in poly-\\nnomial time\\x07 \\n")
+    'an algorithm in polynomial time\\n'
+    """
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x0c", "\n")
-    text = text.replace("\u00ad", "")  # soft hyphens split words in PDFs
+    text = _PDFIUM_HYPHEN.sub("", text)
+    text = _LINE_END_HYPHEN.sub("", text)
+    text = _CONTROL.sub("", text)
     return re.sub(r"[ \t\u00a0]+\n", "\n", text)
 
 
 def _collapse(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
+    return re.sub(r"\s+", " ", _CONTROL.sub("", text)).strip()

@@ -152,6 +152,16 @@ class History:
         with self.engine.connect() as conn:
             return [_record(row) for row in conn.execute(query)]
 
+    def count(self, *, kind: str | None = None, since: datetime | None = None) -> int:
+        """How many generations (of ``kind``, made at or after ``since``) there are."""
+        query = self._mine(sa.select(sa.func.count(GENERATIONS.c.id)))
+        if kind:
+            query = query.where(GENERATIONS.c.kind == kind)
+        if since is not None:
+            query = query.where(GENERATIONS.c.created_at >= since)
+        with self.engine.connect() as conn:
+            return conn.execute(query).scalar_one()
+
     def chain(self, generation_id: int) -> list[GenerationRecord]:
         """The versions leading to ``generation_id``, oldest first (the first draft, its
         revisions, ..., this one)."""
@@ -168,9 +178,11 @@ class History:
     def diff(self, old_id: int, new_id: int) -> str:
         """A unified diff of two generations' outputs, line by line."""
         old, new = self.get(old_id), self.get(new_id)
-        return "".join(difflib.unified_diff(
-            old.output.splitlines(keepends=True), new.output.splitlines(keepends=True),
-            fromfile=f"version {old_id}", tofile=f"version {new_id}"))
+        # lines without their ends: a last line with no newline would otherwise run into
+        # the next line of the diff ("-old last line+new last line")
+        lines = difflib.unified_diff(old.output.splitlines(), new.output.splitlines(),
+                                     fromfile=f"version {old_id}", tofile=f"version {new_id}", lineterm="")
+        return "".join(line + "\n" for line in lines)
 
     def delete(self, generation_id: int) -> None:
         self.get(generation_id)  # someone else's reads as not found

@@ -124,15 +124,19 @@ class Ops:
                 status = "cancelled"
             self.observe(action, status, entry.elapsed)
             if status in ("error", "rejected"):
-                self.recent_errors.append({"time": time.time(), "request": entry.id,
+                self.recent_errors.append({"time": time.time(), "status": status, "request": entry.id,
                                            "action": action, "error": entry.facts.get("error")})
             log.info(json.dumps({"request": entry.id, "action": action, "status": status,
                                  "seconds": round(entry.elapsed, 4), "stages": entry.stages,
                                  **entry.facts}, ensure_ascii=False, default=str))
 
     def observe(self, action: str, status: str, seconds: float) -> None:
+        """Count a request; time it unless it was rejected (a refusal takes microseconds and
+        would make drafts look fast)."""
         with self._lock:
             self.counters[(action, status)] = self.counters.get((action, status), 0) + 1
+            if status == "rejected":
+                return
             buckets = self.histograms.setdefault(action, [0] * (len(BUCKETS) + 1))
             position = next((i for i, bound in enumerate(BUCKETS) if seconds <= bound), len(BUCKETS))
             buckets[position] += 1
@@ -152,7 +156,13 @@ class Ops:
                                      "p95_le_s": _bucket_quantile(buckets, 0.95)}
             return {"requests": {f"{a}/{s}": n for (a, s), n in sorted(self.counters.items())},
                     "latency": latencies, "waiting": self._waiting,
-                    "recent_errors": list(self.recent_errors)[-10:]}
+                    "recent_errors": [{**e, "time": _readable(e["time"])} for e in list(self.recent_errors)[-10:]]}
+
+    def errors_since(self, seconds: float) -> int:
+        """Requests that failed unexpectedly (not refusals) in the last ``seconds``."""
+        since = time.time() - seconds
+        with self._lock:
+            return sum(1 for e in self.recent_errors if e["status"] == "error" and e["time"] >= since)
 
     def prometheus(self) -> str:
         """The metrics in Prometheus text exposition format."""
@@ -174,6 +184,11 @@ class Ops:
                       "# TYPE inkstone_generations_waiting gauge",
                       f"inkstone_generations_waiting {self._waiting}"]
         return "\n".join(lines) + "\n"
+
+
+def _readable(epoch: float) -> str:
+    """A moment for people, in UTC: ``2025-11-29 11:40:02 UTC``."""
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(epoch))
 
 
 def _bucket_quantile(buckets: list[int], q: float) -> float | None:

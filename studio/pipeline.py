@@ -166,15 +166,25 @@ class Studio:
 
     # --- write ------------------------------------------------------------------------------
 
+    def check_request(self, request: WriteRequest,
+                      settings: GenerationSettings = GenerationSettings()) -> None:
+        """Refuse a request that cannot be written (empty, too long, impossible settings) with
+        a :class:`StudioError`; :meth:`write` starts with this, and a UI can call it before it
+        clears the page for a new draft."""
+        prompt = (request.prompt or "").strip()
+        if not prompt:
+            raise StudioError("Say what to write: the request is empty.")
+        self.ops.check_prompt(prompt + request.source_text)
+        settings.check(max_new_tokens_limit=self.ops.limits.max_new_tokens)
+        self.strategy(request.strategy)
+
     def write(self, request: WriteRequest, settings: GenerationSettings = GenerationSettings(),
               cancel: threading.Event | None = None) -> Iterator[Event]:
         """Write a draft for ``request``, streaming events; the last one is :class:`DraftReady`."""
         with self.ops.request("write") as log:
             # 1. check inputs
-            prompt = (request.prompt or "").strip()
-            if not prompt:
-                raise StudioError("Say what to write: the request is empty.")
-            self.ops.check_prompt(prompt + request.source_text)
+            self.check_request(request, settings)
+            prompt = request.prompt.strip()
             settings = self._settle(settings)
 
             # 2. understand

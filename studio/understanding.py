@@ -83,21 +83,34 @@ _TONE_CUES = [
     ("serious", r"\b(serious|sober|solemn)\b|严肃|沉稳"),
 ]
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-                 "eight": 8, "nine": 9, "ten": 10, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4,
-                 "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
-_NUM = r"(\d+|one|two|three|four|five|six|seven|eight|nine|ten|[一二两三四五六七八九十])"
+                 "eight": 8, "nine": 9, "ten": 10}
+_NUM = r"(\d+|one|two|three|four|five|six|seven|eight|nine|ten)"
+# Chinese counts: Arabic or Chinese numerals ("三百", "两", "一千二"), optionally a range
+# ("三到五", "300-500"; "两三百" is a range in one numeral). A lone 一 is "a"/"a little"
+# ("写一条微博", "轻松一点"), not a count, so bullet counts skip it; a word count in Chinese
+# numerals needs two characters, so "十字路口" or "一字一句" set no length.
+_ZH_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
+              "七": 7, "八": 8, "九": 9}
+_ZH_UNITS = {"十": 10, "百": 100, "千": 1000}
+_ZH_NUMERAL = "零〇一二两三四五六七八九十百千万"
+_TO = r"\s*(?:到|至|-|–|—|~|～)\s*"
+_ZH_COUNT = rf"(\d+|[{_ZH_NUMERAL}]+)(?:{_TO}(\d+|[{_ZH_NUMERAL}]+))?"
+_ZH_MANY = rf"(\d+|(?!一(?![{_ZH_NUMERAL}]))[{_ZH_NUMERAL}]+)(?:{_TO}(\d+|[{_ZH_NUMERAL}]+))?"
+_ZH_WORDS = rf"(\d+|[{_ZH_NUMERAL}]{{2,}})(?:{_TO}(\d+|[{_ZH_NUMERAL}]+))?\s*(?:个)?字"
+_EN_RANGE = r"(\d+)(?:\s*(?:-|–|to)\s*(\d+))?"
 
 # Constraints: (pattern, kind). Each match is recorded verbatim and removed from the query.
 _CONSTRAINTS = [
     (rf"\b(?:in |with |as )?(?:exactly |about |around )?{_NUM}[ -](?:bullet[ -]?points?|bullets|key points|points|tips|reasons|ideas|items|takeaways)\b", "bullets"),
-    (rf"(?:用|列出|分成|分为)?{_NUM}\s*(?:个要点|条|点|个建议|个理由)", "bullets"),
+    (rf"(?:用|列出|列|分成|分为|给出)?{_ZH_MANY}\s*(?:个|条|点)?(?:要点|建议|理由|原因|方法|技巧)|"
+     rf"(?:用|列出|列|分成|分为|给出)?{_ZH_MANY}\s*(?:条|点)(?![钟半])", "bullets"),
     (r"\b(?:as|in) (?:a )?(?:bulleted |bullet[- ]point )?list\b|\bbullet(?:ed)? points?\b|要点形式|列表形式", "bullets"),
     (rf"\b(?:in |with )?{_NUM} paragraphs?\b", "paragraphs"),
-    (rf"(?:分成?|共){_NUM}\s*段|{_NUM}段", "paragraphs"),
-    (r"\b(?:under|below|less than|fewer than|no more than|at most|max(?:imum)?(?: of)?|within)\s+(\d+)\s*words?\b", "max_words"),
-    (r"(?:不超过|不要超过|少于|以内|控制在)\s*(\d+)\s*(?:个)?字(?:以内)?|(\d+)\s*字以内", "max_words"),
-    (r"\b(?:about|around|approximately|roughly|~)?\s*(\d+)[ -]words?\b", "target_words"),
-    (r"(?:大约|约|左右)?\s*(\d+)\s*(?:个)?字(?:左右)?", "target_words"),
+    (rf"(?:分成?|共|写成?)?{_ZH_COUNT}\s*(?:个)?(?:段落|段)", "paragraphs"),
+    (rf"\b(?:under|below|less than|fewer than|no more than|at most|max(?:imum)?(?: of)?|within)\s+(\d+)\s*words?\b", "max_words"),
+    (rf"(?:不超过|不要超过|不多于|少于|最多|控制在)\s*{_ZH_WORDS}(?:以内|之内)?|{_ZH_WORDS}(?:以内|之内)", "max_words"),
+    (rf"\b(?:about|around|approximately|roughly|~)?\s*{_EN_RANGE}[ -]words?\b", "target_words"),
+    (rf"(?:大约|大概|约|左右)?\s*{_ZH_WORDS}(?:左右|上下)?", "target_words"),
     (r"\b(?:in|with) (?:a |an )?(?:" + "|".join(t for t in TONES) + r"|friendly|witty|warm|light-hearted|conversational|informal) (?:tone|voice|style)\b", "tone"),
     (r"\bkeep it (?:short|brief)\b|\bone[- ]liner\b|简短|简洁|短一点", "short"),
     (r"\b(?:detailed|in-depth|in depth|comprehensive|long-form|thorough)\b|详细|深入|长篇", "long"),
@@ -120,7 +133,7 @@ _EN_FILLER = re.compile(
     r"features?|outlines?|summary|summaries|e-?mails?|newsletters?|tweets?|threads?|social(?: media)? posts?|"
     r"linkedin posts?|instagram captions?|captions?|product descriptions?|product copy|posts?|pieces?|"
     r"stor(?:y|ies)|reports?|paragraphs?|passages?|text|draft|copy|the following|this)\b)?\s*", re.I)
-_ZH_LEAD = re.compile(r"^(?:请|麻烦|帮我|帮忙|给我|为我|替我|能不能|可以)*(?:写|撰写|起草|生成|创作|做|整理|总结|概括|改写|重写|润色|扩写|列|出)?"
+_ZH_LEAD = re.compile(r"^(?:请|麻烦|帮我|帮忙|给我|为我|替我|能不能|可以)*(?:写|撰写|起草|生成|创作|做|整理|总结|概括|改写|重写|润色|扩写|列出|列|出)?"
                       r"(?:一下|一篇|一封|一条|一段|一份|一个|篇|封|条|段|份|个)?")
 _ZH_TOPIC = re.compile(r"(?:关于|有关|介绍|围绕|针对)(.+?)(?:的(?:文章|博客|博文|邮件|大纲|提纲|摘要|总结|"
                        r"微博|推文|文案|产品描述|介绍|稿子|报道|内容|帖子|动态)|$)")
@@ -130,6 +143,50 @@ _ZH_FORM_WORDS = re.compile(r"的?(?:博客文章|文章|博客|博文|邮件|�
 
 def _number(token: str) -> int:
     return int(token) if token.isdigit() else _NUMBER_WORDS[token.lower()]
+
+
+def zh_number(numeral: str) -> tuple[int, int]:
+    """The value of a Chinese (or Arabic) numeral as a (low, high) range; equal for one number.
+
+    >>> zh_number("三百"), zh_number("一千二"), zh_number("两"), zh_number("两三百"), zh_number("300")
+    ((300, 300), (1200, 1200), (2, 2), (200, 300), (300, 300))
+    """
+    if numeral.isdigit():
+        return int(numeral), int(numeral)
+    # "两三百", "七八千", "三五": two digits side by side are a range
+    pair = re.fullmatch(r"([一二两三四五六七八九])([一二两三四五六七八九])([十百千万]?)", numeral)
+    if pair and _ZH_DIGITS[pair[1]] < _ZH_DIGITS[pair[2]]:
+        unit = _ZH_UNITS.get(pair[3], 10000 if pair[3] == "万" else 1)
+        return _ZH_DIGITS[pair[1]] * unit, _ZH_DIGITS[pair[2]] * unit
+    total = section = digit = 0
+    last_unit = 1
+    for ch in numeral:
+        if ch in _ZH_DIGITS:
+            digit = _ZH_DIGITS[ch]
+            last_unit = 1 if ch in "零〇" else last_unit
+        elif ch in _ZH_UNITS:
+            section += (digit or 1) * _ZH_UNITS[ch]
+            digit, last_unit = 0, _ZH_UNITS[ch]
+        else:  # 万
+            total += (section + digit) * 10000
+            section = digit = 0
+            last_unit = 10000
+    # "一千二" is 1200 and "三百五" 350: a trailing digit counts in the unit below the last one
+    tail = digit * (last_unit // 10) if last_unit > 10 else digit
+    value = total + section + tail
+    return value, value
+
+
+def _amount(kind: str, numbers: list[str]) -> int:
+    """One count from the numbers a constraint matched: a range gives its middle (a word
+    target) or its top (a word limit); counts of bullets or paragraphs round the middle up."""
+    values = [zh_number(n) if n[0] in _ZH_NUMERAL else (_number(n),) * 2 for n in numbers]
+    low, high = values[0][0], values[-1][1]
+    if kind == "max_words":
+        return high
+    if kind == "target_words":
+        return round((low + high) / 2)
+    return (low + high + 1) // 2
 
 
 def understand(request: WriteRequest) -> Brief:
@@ -151,7 +208,7 @@ def understand(request: WriteRequest) -> Brief:
             if kind in found and kind not in ("short", "long"):
                 continue
             numbers = [g for g in match.groups() if g]
-            found[kind] = _number(numbers[0]) if numbers else True
+            found[kind] = _amount(kind, numbers) if numbers else True
             constraints.append(match.group().strip())
         rest = re.sub(pattern, " ", rest, flags=re.I)
 

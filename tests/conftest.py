@@ -168,7 +168,7 @@ def served_studio(request, tmp_path, database_url, embedder, tiny_generator, tin
     serves it (bounded queue, upload limit, served folders, translations). Yields (url, studio).
 
     Indirect parameters: ``generator`` replaces the text generator; ``queue_size``; ``users``
-    ({name: password}) turns accounts on with those writers."""
+    ({name: password}) turns accounts on with those writers; ``no_images`` leaves images off."""
     from studio.accounts import Accounts
 
     options = getattr(request, "param", {})
@@ -185,7 +185,8 @@ def served_studio(request, tmp_path, database_url, embedder, tiny_generator, tin
     for name, password in options.get("users", {}).items():
         accounts.add(name, password)
     studio = Studio(kb, options.get("generator", tiny_generator), History(kb.engine), Ops(),
-                    images=ImageGenerator(tiny_image_model), images_dir=tmp_path / "data" / "images",
+                    images=ImageGenerator("" if options.get("no_images") else tiny_image_model),
+                    images_dir=tmp_path / "data" / "images",
                     accounts=accounts)
     demo = build_demo(studio)
     launch(demo, studio, port=None, prevent_thread_lock=True, quiet=True,

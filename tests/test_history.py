@@ -40,3 +40,11 @@ def test_round_trip_chain_diff_delete(database_url):
     for beyond in (0, 2**31, 10**12):  # no row can have it (PostgreSQL ids are 32-bit)
         with pytest.raises(NotFound):
             history.get(beyond)
+
+
+def test_diff_keeps_a_removed_and_an_added_last_line_apart(database_url):
+    history = History(make_engine(database_url))
+    first = record(history, "Tides rise.\nTides fall.")  # drafts are stored stripped: no final newline
+    second = record(history, "Tides rise.\nThey fall too.")
+    lines = history.diff(first, second).splitlines()
+    assert "-Tides fall." in lines and "+They fall too." in lines

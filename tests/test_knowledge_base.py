@@ -174,6 +174,24 @@ def test_progress_reports_files_and_chunks(kb, corpus):
     assert files == sorted(files)
 
 
+def test_progress_while_embedding_says_the_files_are_read(kb, corpus, monkeypatch):
+    # the files are parsed ahead of embedding: while the chunks are embedded (the slow part)
+    # the report says every file is read, rather than "0 of 4 files" until the end
+    seen, during = [], []
+    encode = kb.embedder.encode
+
+    def watched(texts):
+        during.append(seen[-1])
+        return encode(texts)
+
+    monkeypatch.setattr(kb.embedder, "encode", watched)
+    kb.add_files(corpus, progress=seen.append)
+    assert during and all(p.files_read == p.files_total == 4 for p in during)
+    assert during[0].chunks_embedded == 0 and 0.45 <= during[0].fraction <= 0.55
+    fractions = [p.fraction for p in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+
+
 def test_remove_document_removes_its_vectors_and_words(kb, corpus):
     kb.add_files(corpus)
     bread = next(d for d in kb.documents() if d.name == "bread.txt")
@@ -238,6 +256,7 @@ def test_collections_filter_search(kb, make_file):
 
 @pytest.mark.parametrize("query, k, message", [
     ("", 5, "empty"), ("   \n\t", 5, "empty"), ("ok", 0, "`k` must be"), ("ok", 10_000, "`k` must be"),
+    ("?!...", 5, "Nothing to search for"), ("，。？！", 5, "Nothing to search for"),
 ])
 def test_bad_queries_get_clear_errors(kb, query, k, message):
     with pytest.raises(InvalidQuery, match=message):

@@ -1,5 +1,6 @@
 """Ops: requests are counted and timed, Prometheus text is well-formed, limits hold."""
 
+import re
 import threading
 
 import pytest
@@ -18,12 +19,27 @@ def test_requests_are_counted_timed_and_exported():
             raise StudioError("bad input")
     snapshot = ops.snapshot()
     assert snapshot["requests"] == {"write/ok": 1, "write/rejected": 1}
-    assert snapshot["latency"]["write"]["count"] == 2
+    # a refused request is counted but not timed: it would make drafts look fast
+    assert snapshot["latency"]["write"]["count"] == 1
     assert snapshot["recent_errors"][-1]["error"] == "bad input"
     text = ops.prometheus()
     assert 'inkstone_requests_total{action="write",status="ok"} 1' in text
-    assert 'inkstone_request_seconds_bucket{action="write",le="+Inf"} 2' in text
-    assert 'inkstone_request_seconds_count{action="write"} 2' in text
+    assert 'inkstone_requests_total{action="write",status="rejected"} 1' in text
+    assert 'inkstone_request_seconds_bucket{action="write",le="+Inf"} 1' in text
+    assert 'inkstone_request_seconds_count{action="write"} 1' in text
+
+
+def test_recent_errors_read_as_times_and_only_failures_count_as_errors():
+    ops = Ops()
+    with pytest.raises(StudioError):
+        with ops.request("write"):
+            raise StudioError("bad input")
+    with pytest.raises(RuntimeError):
+        with ops.request("write"):
+            raise RuntimeError("model crashed")
+    moment = ops.snapshot()["recent_errors"][-1]["time"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", moment), moment
+    assert ops.errors_since(3600) == 1
 
 
 def test_prompt_length_limit():

@@ -1,5 +1,7 @@
 """Every reader on small generated files: the text a writer uploaded comes out, titled and paged."""
 
+import re
+
 import pytest
 
 from knowledge.encoding import decode_text, detect_encoding
@@ -70,6 +72,46 @@ def test_html_keeps_main_text_and_drops_menus_and_scripts():
         assert noise not in text
     nesting = next(b for b in doc.blocks if b.text == "They nest in colonies.")
     assert nesting.headings == ("Herons", "Nesting")
+
+
+# A news page as they come: navigation, a share bar whose class names no rule lists
+# (Baidu's "bdsharebuttonbox"), the article, related links and a footer.
+NEWS_PAGE = """<html><head><meta charset="utf-8"><title>宇航员在太空中喝酒会怎么样</title></head><body>
+<div class="topbar"><a href="/">首页</a> | <a href="/news">新闻</a> | <a href="/tech">科技</a> | <a href="/login">登录</a></div>
+<div class="bdsharebuttonbox"><span>分享到</span><a>新浪微博</a><a>腾讯微博</a><a>QQ空间</a><a>人人网</a><a>豆瓣网</a></div>
+<div class="content"><h1>宇航员在太空中喝酒会怎么样？</h1>
+<p>2017-03-10 09:58 来源：网易科学人</p>
+<p>翱翔于距地球数千公里的太空中，进入广袤漆黑的未知领域，是一项艰苦卓绝的工作。这让人感到巨大压力和极度恐慌。那么，为什么不能让宇航员来一杯鸡尾酒来放松一下？</p>
+<p>不幸的是，对于希望能喝上一杯的太空探险者，那些将他们送上太空的政府机构普遍禁止他们染指包括酒在内的含酒精饮料。</p>
+<p>事实是，历史上酒与太空探险有一种复杂的关系。让我们来看看喝了酒的航天员究竟会发生什么，如果我们开始给予进入太空的人类更大的自由度，又可能会发生什么。</p>
+<p>人们普遍认为，当一个人所处的海拔越高，喝醉后会越容易感到头昏。因此，人们自然地想到，当人身处地球轨道上时，饮酒会对人体有更强烈的致眩作用。但这种说法可能不是正确的。</p>
+</div>
+<div class="bdsharebuttonbox"><span>分享到</span><a>新浪微博</a><a>腾讯微博</a><a>QQ空间</a><a>复制网址</a><a>更多平台</a></div>
+<div class="hotnews"><h3>热点推荐</h3><ul><li><a>明星出席活动</a></li><li><a>手机新品发布</a></li></ul></div>
+<div class="copyright">版权所有 光明网 京ICP证000001号</div>
+</body></html>"""
+
+
+def test_html_keeps_the_article_of_a_news_page_without_its_share_bars():
+    doc = read_document(NEWS_PAGE.encode(), "news.html")
+    text = "\n".join(b.text for b in doc.blocks)
+    assert "翱翔于距地球数千公里的太空中" in text and "但这种说法可能不是正确的。" in text
+    for chrome in ("分享到", "新浪微博", "QQ空间", "复制网址", "登录", "热点推荐", "京ICP证"):
+        assert chrome not in text, chrome
+
+
+def test_pdf_hyphenation_and_control_characters_are_cleaned():
+    # PDFium turns a hyphen at a line end into \x02 and drops the line break: "algo\x02rithm"
+    doc = read_document(pdf_bytes(["An algo-\nrithm runs in poly-\nnomial time.\x07"]), "a.pdf")
+    text = "\n".join(b.text for b in doc.blocks)
+    assert "An algorithm runs in polynomial time." in text
+    assert not re.search(r"[\x00-\x08\x0b-\x1f]", text), repr(text)
+
+
+def test_text_files_lose_stray_control_characters():
+    body = "Grey herons hunt fish in shallow water at dawn and stand still before they strike. " * 4
+    doc = read_document(("Grey\x02 herons\x1b hunt.\ufeff\n" + body).encode(), "notes.txt")
+    assert doc.blocks[0].text.strip() == "Grey herons hunt.\n" + body.strip()
 
 
 def test_html_declared_charset_is_honoured():

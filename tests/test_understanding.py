@@ -89,6 +89,24 @@ TABLE = [
     ("以学术的语气概括一下深度学习的发展",
      dict(form="summary", tone="academic", language="zh")),
     ("分三段写一篇关于秋天的散文", dict(language="zh", paragraph_count=3)),
+    # Chinese numerals and ranges count as Arabic numerals do
+    ("写一篇关于长城的文章，三百字左右",
+     dict(form="article", target_words=300, length="medium", query="长城")),
+    ("写一篇关于茶文化的文章，一千字以内", dict(max_words=1000, query="茶文化")),
+    ("写一篇关于春节的短文，不超过五百字", dict(max_words=500, target_words=400)),
+    ("写一篇一百五十字左右的产品描述，介绍竹制砧板",
+     dict(form="product_description", target_words=150, length="short")),
+    ("写一篇关于新能源汽车的文章，一千二百字左右", dict(target_words=1200, length="long")),
+    ("写一篇两三百字的短文介绍西湖", dict(target_words=250, query="西湖")),
+    ("用两段写一篇关于秋天的散文", dict(paragraph_count=2)),
+    ("写三到五段关于熊猫保护的文章", dict(paragraph_count=4, query="熊猫保护")),
+    ("列出时间管理的五条要点", dict(bullet_count=5, query="时间管理")),
+    ("给我十条写作建议", dict(bullet_count=10)),
+    ("用三个要点总结这份报告", dict(form="summary", bullet_count=3)),
+    # a lone 一 is "a" (a post, a little), and 十字 is a crossroads, not a count
+    ("写一条关于春季新品的微博，轻松幽默一点", dict(bullet_count=None, max_words=None)),
+    ("写一篇关于十字路口设计的文章", dict(target_words=400, query="十字路口设计")),
+    ("Write a 300-500 word essay on the ethics of zoos", dict(target_words=400, query="the ethics of zoos")),
 ]
 
 

@@ -8,18 +8,19 @@ its results and errors. Per-user state (the current draft, the stop switch) live
 from __future__ import annotations
 
 import threading
-from pathlib import Path
+import time
 
 import gradio as gr
 
-from studio.ui.common import user_error, writer_studio
+from studio.ui.common import export_draft, parse_seed, refusal_sink, user_error, word_count, writer_studio
 from studio.ui.draft_view import render_draft, render_streaming
 from studio.ui.i18n import I18N, TEXT, headers, language, say, t, table
-from studio.ui.history import history_table, history_tab
+from studio.ui.history import history_hint, history_table, history_tab
+from studio.ui.images import images_tab
 from studio.ui.knowledge import collection_names, documents_table, knowledge_tab
-from studio.image_generation import NOT_CONFIGURED, ImageSettings, read_provenance
-from studio.pipeline import (REVISIONS, STRATEGIES, BriefReady, DraftReady, ImageProgress, ImagesReady,
-                             PassagesFound, Studio, TextDelta, passage_snapshot)
+from studio.ui.system import system_tab
+from studio.pipeline import (REVISIONS, STRATEGIES, BriefReady, DraftReady, PassagesFound, Studio, TextDelta,
+                             passage_snapshot)
 from studio.text_generation import GenerationSettings
 from studio.understanding import FORMS, LENGTHS, TONES, WriteRequest
 
@@ -63,21 +64,6 @@ def checked_draft(request, d) -> tuple[str, str, str]:
     return page, status, line
 
 
-def parse_seed(value, request=None) -> int | None:
-    """A seed typed by the writer: empty means "draw one" (a number field would send 0).
-
-    >>> parse_seed(""), parse_seed(" 42 "), parse_seed(7.0)
-    (None, 42, 7)
-    """
-    text = str(value if value is not None else "").strip()
-    if not text:
-        return None
-    try:
-        return int(float(text))
-    except ValueError:
-        raise gr.Error(say(request, "msg.seed", value=text)) from None
-
-
 # Requests waiting beyond those running; one more is told "queue full" instead of waiting.
 QUEUE_SIZE = 64
 
@@ -104,8 +90,9 @@ def build_demo(studio: Studio) -> gr.Blocks:
 
     def stream_events(events, cancel, request):
         """Turn studio events into (draft, sources, status, draft id, cancel) updates."""
-        text, passages = "", []
+        text, passages, writing = "", [], ""
         lang = language(request)
+        began = time.monotonic()
 
         def word(kind, value):  # a form, tone or length in the writer's language
             return TEXT[f"{kind}.{value}"][lang] if f"{kind}.{value}" in TEXT else value
@@ -113,9 +100,9 @@ def build_demo(studio: Studio) -> gr.Blocks:
         for event in events:
             if isinstance(event, BriefReady):
                 b = event.brief
-                status = say(request, "msg.writing", form=word("form", b.form).lower(), query=b.query,
-                             tone=word("tone", b.tone), length=word("length", b.length))
-                yield gr.update(), gr.update(), status, gr.update(), cancel, gr.update()
+                writing = say(request, "msg.writing", form=word("form", b.form).lower(), query=b.query,
+                              tone=word("tone", b.tone), length=word("length", b.length))
+                yield gr.update(), gr.update(), writing, gr.update(), cancel, gr.update()
             elif isinstance(event, PassagesFound):
                 passages = event.passages
                 status = say(request, "msg.found", count=len(passages))
@@ -125,7 +112,9 @@ def build_demo(studio: Studio) -> gr.Blocks:
                        cancel, gr.update())
             elif isinstance(event, TextDelta):
                 text += event.text
-                yield render_streaming(text), gr.update(), gr.update(), gr.update(), cancel, gr.update()
+                status = writing + say(request, "msg.progress", words=word_count(text),
+                                       seconds=round(time.monotonic() - began))
+                yield render_streaming(text), gr.update(), status, gr.update(), cancel, gr.update()
             elif isinstance(event, DraftReady):
                 d = event.draft
                 page, status, _ = checked_draft(request, d)
@@ -183,73 +172,10 @@ def build_demo(studio: Studio) -> gr.Blocks:
         return (page, table(request, "sources", _sources_table(d.passages, d.cited)), status,
                 d.generation_id, None, d.text)
 
-    # --- image handlers ---------------------------------------------------------------------
-
-    def suggest_prompt(draft_id, text, request: gr.Request):
-        s = writer_studio(studio, request)
-        try:
-            if not text and not draft_id:
-                raise gr.Error(say(request, "msg.illustrate_first"))
-            derived = s.image_prompt(text=text or "", draft_id=None if text else int(draft_id))
-        except Exception as exc:
-            raise user_error(exc) from None
-        style = say(request, "msg.house_style", words=", ".join(derived.style)) if derived.style else ""
-        return derived.prompt, say(request, "msg.prompt_from_selection" if text else "msg.prompt_from_draft",
-                                   style=style)
-
-    def illustrate(prompt, negative, steps, guidance, width, height, seed, batch, scheduler,
-                   init_image, strength, draft_id, request: gr.Request, progress=gr.Progress()):
-        s = writer_studio(studio, request)
-        cancel = threading.Event()
-        settings = ImageSettings(prompt=prompt or "", negative_prompt=negative or "",
-                                 num_inference_steps=int(steps), guidance_scale=float(guidance),
-                                 width=int(width), height=int(height),
-                                 seed=parse_seed(seed, request),
-                                 batch_count=int(batch), scheduler=scheduler or "",
-                                 init_image=init_image or "", strength=float(strength))
-        source = {"draft": int(draft_id)} if draft_id else {}
-        items, message = [], ""
-        try:
-            # read the stream to its end (returning early would close it and count the request
-            # as abandoned)
-            for event in s.illustrate(settings, source=source, cancel=cancel):
-                if isinstance(event, ImageProgress):
-                    progress(event.step / event.total, desc=say(request, "msg.image_step", step=event.step,
-                                                                 total=event.total))
-                elif isinstance(event, ImagesReady):
-                    items = [(str(a.path), say(request, "msg.image_caption", seed=a.seed,
-                                               steps=a.settings.num_inference_steps, width=a.settings.width,
-                                               height=a.settings.height)) for a in event.artworks]
-                    message = say(request, "msg.images_made", count=len(items),
-                                  seeds=", ".join(str(a.seed) for a in event.artworks))
-        except Exception as exc:
-            raise user_error(exc) from None
-        return items, message
-
     def exporter(kind):
         def export(generation_id, flagged, request: gr.Request):
-            s = writer_studio(studio, request)
-            if not generation_id:
-                raise gr.Error(say(request, "msg.export_first"))
-            try:
-                path = (s.export_docx if kind == "docx" else s.export_markdown)(int(generation_id),
-                                                                                flagged=bool(flagged))
-            except Exception as exc:
-                raise user_error(exc) from None
-            return gr.DownloadButton(f"⬇ {path.name}", value=str(path), visible=True)
+            return export_draft(writer_studio(studio, request), kind, generation_id, request, flagged=bool(flagged))
         return export
-
-    def reuse(items, evt: gr.SelectData, request: gr.Request):
-        """Fill the controls from the selected result's PNG provenance (its prompt and seed)."""
-        try:
-            chosen = items[evt.index]
-            path = chosen[0] if isinstance(chosen, (list, tuple)) else chosen["image"]["path"]
-            meta = read_provenance(Path(path))
-        except (KeyError, IndexError, OSError, ValueError):
-            raise gr.Error(say(request, "msg.no_provenance")) from None
-        return (meta["prompt"], meta.get("negative_prompt", ""), str(meta["seed"]),
-                meta["num_inference_steps"], meta["guidance_scale"], meta["width"], meta["height"],
-                say(request, "msg.reusing", seed=meta["seed"]))
 
     def stop(cancel):
         if cancel is not None:
@@ -259,14 +185,19 @@ def build_demo(studio: Studio) -> gr.Blocks:
     # --- layout -----------------------------------------------------------------------------
 
     with gr.Blocks(title="Inkstone") as demo:
-        # Visible (not gr.State) so API scripts get the id back from /write and can pass it on.
-        draft_id = gr.Number(None, precision=0, label=t("write.draft_id"), interactive=False, render=False,
-                             scale=1, min_width=100)
+        # A component (not gr.State) so API scripts get the id back from /write as a number and can
+        # pass it on; hidden, because Gradio shows an empty number field as 0: the page shows
+        # draft_label, which stays empty until there is a draft.
+        draft_id = gr.Number(None, precision=0, label=t("write.draft_id"), visible=False, render=False)
+        draft_label = gr.Textbox(label=t("write.draft_id"), interactive=False, render=False, scale=1,
+                                 min_width=100, placeholder=t("id.placeholder"))
         cancel_switch = gr.State(None)
+        sink = refusal_sink()
         gr.Markdown(t("title"))
         with gr.Tab(t("tab.write")):
             with gr.Row():
                 with gr.Column(scale=2):
+                    kb_hint = gr.Markdown(t("write.empty_kb"), visible=False, elem_id="empty-kb-hint")
                     prompt = gr.Textbox(label=t("write.prompt"), lines=3, placeholder=t("write.placeholder"))
                     with gr.Row():
                         form = gr.Dropdown([(t(f"form.{k}"), k) for k in ("",) + FORMS], value="", label=t("write.form"))
@@ -296,6 +227,7 @@ def build_demo(studio: Studio) -> gr.Blocks:
                         save_edit_button = gr.Button(t("write.save_edit"))
                     with gr.Row():
                         draft_id.render()
+                        draft_label.render()
                         export_button = gr.Button(t("write.export_md"), scale=1)
                         export_docx_button = gr.Button(t("write.export_docx"), scale=1)
                         export_file = gr.DownloadButton(t("write.download"), visible=False, variant="secondary", scale=2)
@@ -308,72 +240,55 @@ def build_demo(studio: Studio) -> gr.Blocks:
                 with gr.Column(scale=1):
                     sources = gr.Dataframe(headers=headers("sources"), label=t("write.sources"), interactive=False, wrap=True,
                                            column_widths=["7%", "17%", "24%", "15%", "37%"])
-        with gr.Tab(t("tab.images")):
-            if not studio.images.configured:
-                gr.Markdown(t("images.off") + " " + NOT_CONFIGURED)
-            with gr.Row():
-                with gr.Column(scale=2):
-                    image_prompt = gr.Textbox(label=t("images.prompt"), lines=2)
-                    with gr.Row():
-                        suggest = gr.Button(t("images.suggest"))
-                        image_source = gr.Textbox(label=t("images.passage"), lines=2, scale=2)
-                    negative = gr.Textbox(label=t("images.negative"), placeholder="blurry, text, watermark")
-                    with gr.Row():
-                        steps = gr.Slider(1, studio.image_limits.max_steps, value=4, step=1, label=t("images.steps"))
-                        guidance = gr.Slider(0, 15, value=0.0, step=0.5, label=t("images.guidance"))
-                    with gr.Row():
-                        width = gr.Slider(64, studio.image_limits.max_side, value=512, step=8, label=t("images.width"))
-                        height = gr.Slider(64, studio.image_limits.max_side, value=512, step=8, label=t("images.height"))
-                    with gr.Row():
-                        image_seed = gr.Textbox(label=t("images.seed"), placeholder=t("seed.placeholder"))
-                        batch = gr.Slider(1, studio.image_limits.max_batch, value=1, step=1, label=t("images.batch"))
-                        scheduler = gr.Textbox(label=t("images.scheduler"))
-                    with gr.Accordion(t("images.start_from"), open=False):
-                        init_image = gr.Image(type="filepath", label=t("images.init"))
-                        strength = gr.Slider(0.05, 1.0, value=0.6, step=0.05, label=t("images.strength"))
-                    generate = gr.Button(t("images.generate"), variant="primary", interactive=studio.images.configured)
-                    image_status = gr.Markdown("")
-                with gr.Column(scale=2):
-                    gallery = gr.Gallery(label=t("images.results"), columns=2, format="png")
+        images_tab(studio, draft_id)
         knowledge = knowledge_tab(studio)
         history = history_tab(studio)
 
-        with gr.Tab(t("tab.system")):
-            gr.Markdown(t("system.about"))
-            refresh = gr.Button(t("system.refresh"))
-            system = gr.JSON(label=t("system.status"))
-            metrics = gr.Code(label=t("system.metrics"), language=None)
+        system_tab(studio)
 
-        def system_status():
-            return studio.system_status(), studio.ops.prometheus()
-
-        refresh.click(system_status, None, [system, metrics], api_name="system_status")
-        demo.load(system_status, None, [system, metrics], api_name=False)
         outputs = [draft, sources, status, draft_id, cancel_switch, edit_text]
-        def clear_draft(request: gr.Request):
-            return ("", table(request, "sources", []), gr.DownloadButton(visible=False),
-                    gr.update(visible=False))
+        cleared = [draft, sources, export_file, status, draft_placeholder]
 
-        write_button.click(clear_draft, None, [draft, sources, export_file, draft_placeholder], api_name=False).then(
+        def clear_draft(request: gr.Request):
+            return "", table(request, "sources", []), gr.DownloadButton(visible=False), "", gr.update(visible=False)
+
+        def check_then_clear(prompt, max_new_tokens, temperature, seed, request: gr.Request):
+            """Refuse an invalid request while the current draft is still on the page."""
+            s = writer_studio(studio, request)
+            settings = GenerationSettings(max_new_tokens=int(max_new_tokens), temperature=float(temperature),
+                                          seed=parse_seed(seed, request))
+            try:
+                s.check_request(WriteRequest(prompt=prompt or ""), settings)
+            except Exception as exc:
+                raise user_error(exc) from None
+            return clear_draft(request)
+
+        def check_draft_then_clear(draft_id, request: gr.Request):
+            if not draft_id:
+                raise gr.Error(say(request, "msg.regenerate_first"))
+            return clear_draft(request)
+
+        # .success: the page is cleared, and the draft written, only when the request is valid
+        write_button.click(check_then_clear, [prompt, max_new_tokens, temperature, seed], cleared,
+                           api_name=False, show_progress_on=[sink]).success(
             write, [prompt, form, tone, length, collections, max_new_tokens, temperature, seed, strategy], outputs,
-            api_name="write", concurrency_id="text", concurrency_limit=studio.ops.limits.max_concurrent_generations)
-        regenerate_button.click(clear_draft, None, [draft, sources, export_file, draft_placeholder], api_name=False).then(
-            regenerate, draft_id, outputs, api_name="regenerate", concurrency_id="text")
+            api_name="write", concurrency_id="text", concurrency_limit=studio.ops.limits.max_concurrent_generations,
+            show_progress_on=[draft])
+        regenerate_button.click(check_draft_then_clear, draft_id, cleared, api_name=False,
+                                show_progress_on=[sink]).success(
+            regenerate, draft_id, outputs, api_name="regenerate", concurrency_id="text", show_progress_on=[draft])
+        # progress (the queue, the timer) on the draft, not on the sources table
         revise_button.click(revise, [draft_id, instruction, selection, max_new_tokens, temperature], outputs,
-                            api_name="revise", concurrency_id="text")
+                            api_name="revise", concurrency_id="text", show_progress_on=[draft])
         save_edit_button.click(save_edit, [draft_id, edit_text], outputs, api_name="save_edit",
-                               concurrency_id="text")
+                               concurrency_id="text", show_progress_on=[draft])
         stop_button.click(stop, cancel_switch, cancel_switch, api_name=False)
-        export_button.click(exporter("md"), [draft_id, export_flagged], export_file, api_name="export_markdown")
-        export_docx_button.click(exporter("docx"), [draft_id, export_flagged], export_file, api_name="export_docx")
-        suggest.click(suggest_prompt, [draft_id, image_source], [image_prompt, image_status],
-                      api_name="image_prompt", concurrency_id="text")
-        gallery.select(reuse, gallery, [image_prompt, negative, image_seed, steps, guidance, width,
-                                        height, image_status], api_name=False)
-        generate.click(illustrate, [image_prompt, negative, steps, guidance, width, height, image_seed,
-                                    batch, scheduler, init_image, strength, draft_id],
-                       [gallery, image_status], api_name="illustrate", concurrency_id="image",
-                       concurrency_limit=1)
+        draft_id.change(lambda value: str(int(value)) if value else "", draft_id, draft_label, api_name=False,
+                        show_progress="hidden")
+        export_button.click(exporter("md"), [draft_id, export_flagged], export_file, api_name="export_markdown",
+                            show_progress_on=[sink])
+        export_docx_button.click(exporter("docx"), [draft_id, export_flagged], export_file, api_name="export_docx",
+                                 show_progress_on=[sink])
         def page_loaded(request: gr.Request):
             """Fill what depends on the writer: their collections, documents and history, and
             the tables' headers in their language."""
@@ -381,9 +296,15 @@ def build_demo(studio: Studio) -> gr.Blocks:
             names = collection_names(s)
             return (documents_table(s, request), history_table(s, request), gr.update(choices=names, value=names[0]),
                     gr.update(choices=names), table(request, "sources", []), table(request, "report", []),
-                    table(request, "results", []))
+                    table(request, "results", []), empty_kb_hint(request), history_hint(s))
+
+        def empty_kb_hint(request: gr.Request):
+            """The Write tab says what to do first while the writer has no material."""
+            return gr.update(visible=not writer_studio(studio, request).kb.stats()["documents"])
 
         demo.load(page_loaded, None, [knowledge["documents"], history["table"], knowledge["collection"],
-                                      collections, sources, knowledge["report"], knowledge["results"]],
+                                      collections, sources, knowledge["report"], knowledge["results"],
+                                      kb_hint, history["hint"]],
                   api_name=False)
+        knowledge["added"].then(empty_kb_hint, None, kb_hint, api_name=False)
     return demo

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 
 import gradio as gr
 
 from knowledge import UserError
+from knowledge.scripts import CJK_CHAR
+from studio.ui.i18n import say
 
 log = logging.getLogger("studio.ui")
 
@@ -31,3 +34,63 @@ def writer_studio(studio, request):
         return studio.for_user(getattr(request, "username", None))
     except Exception as exc:
         raise user_error(exc) from None
+
+
+def refusal_sink() -> gr.Markdown:
+    """An invisible component for an event's ``show_progress_on``. Gradio marks the components
+    an event shows progress on with a red "Error" that stays after the toast has gone, and
+    ``show_progress="hidden"`` does not stop it; quick events that may refuse their input show
+    their (instant) progress here instead, so a refusal is the toast alone."""
+    return gr.Markdown(visible=False)
+
+
+def parse_seed(value, request=None) -> int | None:
+    """A seed typed by the writer: empty means "draw one" (a number field would send 0).
+
+    >>> parse_seed(""), parse_seed(" 42 "), parse_seed(7.0)
+    (None, 42, 7)
+    """
+    text = str(value if value is not None else "").strip()
+    if not text:
+        return None
+    try:
+        return int(float(text))
+    except ValueError:
+        raise gr.Error(say(request, "msg.seed", value=text)) from None
+
+
+def parse_id(value, request=None) -> int | None:
+    """An id typed by the writer (a text field: Gradio's number fields show an empty one as 0).
+
+    >>> parse_id(""), parse_id(" 12 "), parse_id(3)
+    (None, 12, 3)
+    """
+    text = str(value if value is not None else "").strip()
+    if not text:
+        return None
+    try:
+        return int(float(text))
+    except ValueError:
+        raise gr.Error(say(request, "msg.id_number", value=text)) from None
+
+
+def word_count(text: str) -> int:
+    """Words as a writer counts them: each Chinese/Japanese/Korean character is one.
+
+    >>> word_count("Grey herons hunt."), word_count("灰鹭在黎明捕鱼。"), word_count("")
+    (3, 7, 0)
+    """
+    return len(CJK_CHAR.findall(text)) + len(re.findall(r"[^\W_]+", CJK_CHAR.sub(" ", text)))
+
+
+def export_draft(studio, kind: str, generation_id, request, *, flagged: bool = False) -> gr.DownloadButton:
+    """A download button for draft ``generation_id`` exported as ``kind`` ("md" or "docx");
+    ``flagged``: the export ends with the sentences the check flagged."""
+    number = parse_id(generation_id, request)
+    if number is None:
+        raise gr.Error(say(request, "msg.export_first"))
+    try:
+        path = (studio.export_docx if kind == "docx" else studio.export_markdown)(number, flagged=flagged)
+    except Exception as exc:
+        raise user_error(exc) from None
+    return gr.DownloadButton(f"⬇ {path.name}", value=str(path), visible=True)

@@ -88,8 +88,21 @@ TEXT: dict[str, tuple[str, str]] = {
                         "草稿文本（Markdown；[n] 引用第 n 个来源；保存时重新核对）"),
     "write.export_flagged": ("Exports end with a list of the sentences to check", "导出时附上需要核对的句子清单"),
     "write.save_edit": ("Save and re-check", "保存并重新核对"),
+    "write.empty_kb": ("**Start by adding your material.** Your knowledge base is empty, so a draft would "
+                       "rest on nothing: open the **Knowledge** tab and upload notes, articles or style "
+                       "guides (TXT, Markdown, HTML, PDF, DOCX), then come back and write.",
+                       "**请先添加资料。** 你的知识库还是空的，草稿将没有任何依据：请打开**知识库**标签页，"
+                       "上传笔记、文章或写作风格指南（TXT、Markdown、HTML、PDF、DOCX），然后再回来写作。"),
+    "id.placeholder": ("none yet", "暂无"),
+    "id.type": ("an id from the table", "表格中的编号"),
     # Images
-    "images.off": ("**Images are off.**", "**配图功能未开启。**"),
+    "images.off": ("**Images are off in this studio.** Making pictures needs an image model (such as "
+                   "SD-Turbo), which does not come with Inkstone. Your administrator can add one with a "
+                   "single line: `INKSTONE_IMAGE_MODEL=models/sd-turbo python app.py` (the README says "
+                   "where to get the model). Until then you can still derive a prompt from your draft here.",
+                   "**本工作室尚未开启配图。** 生成图片需要一个图像模型（例如 SD-Turbo），Inkstone 没有自带。"
+                   "管理员只需一行命令即可添加：`INKSTONE_IMAGE_MODEL=models/sd-turbo python app.py`"
+                   "（模型从哪里获取见 README）。在此之前，你仍可以在这里根据草稿生成提示词。"),
     "images.prompt": ("Prompt (English works best)", "提示词（英文效果最好）"),
     "images.suggest": ("Illustrate the current draft", "为当前草稿配图"),
     "images.passage": ("…or this passage", "……或为这一段配图"),
@@ -114,6 +127,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "kb.create": ("Create", "新建"),
     "kb.rename": ("Rename", "重命名"),
     "kb.delete_collection": ("Delete collection", "删除文集"),
+    "kb.confirm_delete": ("Yes, delete it", "确定删除"),
+    "kb.cancel": ("Cancel", "取消"),
     "kb.files": ("Documents (drop many at once)", "文档（可一次拖入多个）"),
     "kb.add": ("Add to knowledge base", "加入知识库"),
     "kb.report": ("Upload report", "上传结果"),
@@ -139,11 +154,12 @@ TEXT: dict[str, tuple[str, str]] = {
     "history.rerun": ("Re-run", "重新运行"),
     "history.delete": ("Delete", "删除"),
     "history.diff": ("Changes (unified diff)", "改动（统一差异格式）"),
+    "history.prompt": ("Exact prompt the model saw", "模型收到的完整提示词"),
     # System
     "system.about": ("Models in use (backend, device, dtype, quantisation, load state), storage, "
-                     "the queue and request metrics. Prometheus text is below the JSON.",
-                     "正在使用的模型（后端、设备、数据类型、量化、加载状态）、存储、队列和请求指标。"
-                     "JSON 下方是 Prometheus 格式的指标。"),
+                     "the queue and request metrics.",
+                     "正在使用的模型（后端、设备、数据类型、量化、加载状态）、存储、队列和请求指标。"),
+    "system.details": ("Details", "详细信息"),
     "system.refresh": ("Refresh", "刷新"),
     "system.status": ("Status", "状态"),
     "system.metrics": ("Prometheus metrics", "Prometheus 指标"),
@@ -165,6 +181,7 @@ TEXT: dict[str, tuple[str, str]] = {
                     "正在写{form}：“{query}”（{tone}，{length}）"),
     "msg.found": ("Found {count} sources.", "找到 {count} 个来源。"),
     "msg.ungrounded": (" No sources found: the draft is not grounded.", "没有找到来源：草稿没有依据。"),
+    "msg.progress": (" · {words} words so far · {seconds} s", " · 已写 {words} 字 · {seconds} 秒"),
     "msg.done": ("Done. Cited {cited} of {count} sources · seed {seed} · draft #{id}",
                  "完成。引用了 {count} 个来源中的 {cited} 个 · 随机种子 {seed} · 草稿 #{id}"),
     "msg.stopped": ("Stopped. Cited {cited} of {count} sources · seed {seed} · draft #{id}",
@@ -197,6 +214,12 @@ TEXT: dict[str, tuple[str, str]] = {
                               "已根据草稿生成提示词{style}。可先修改，再点“生成”。"),
     "msg.prompt_from_selection": ("Prompt derived from the selection{style}. Edit it, then Generate.",
                                   "已根据所选段落生成提示词{style}。可先修改，再点“生成”。"),
+    "msg.prompt_from_draft_no_model": ("Prompt derived from the draft{style}. Copy it for later: images "
+                                       "are off until an image model is added.",
+                                       "已根据草稿生成提示词{style}。可以先复制保存：添加图像模型之前无法生成图片。"),
+    "msg.prompt_from_selection_no_model": ("Prompt derived from the selection{style}. Copy it for later: "
+                                           "images are off until an image model is added.",
+                                           "已根据所选段落生成提示词{style}。可以先复制保存：添加图像模型之前无法生成图片。"),
     "msg.house_style": (" · house style: {words}", " · 写作风格：{words}"),
     "msg.image_step": ("step {step}/{total}", "第 {step}/{total} 步"),
     "msg.image_caption": ("seed {seed} · {steps} steps · {width}x{height}", "随机种子 {seed} · {steps} 步 · {width}x{height}"),
@@ -205,8 +228,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "msg.reusing": ("Reusing the prompt and seed {seed} of the selected image.",
                     "正在复用所选图片的提示词和随机种子 {seed}。"),
     "msg.choose_files": ("Choose one or more files to upload first.", "请先选择要上传的文件。"),
-    "msg.upload_progress": ("{files_done}/{files_total} files, {chunks_done}/{chunks_total} chunks embedded",
-                            "{files_done}/{files_total} 个文件，已嵌入 {chunks_done}/{chunks_total} 段"),
+    "msg.upload_progress": ("{files_read}/{files_total} files read, {chunks_done}/{chunks_total} chunks embedded",
+                            "已读取 {files_read}/{files_total} 个文件，已嵌入 {chunks_done}/{chunks_total} 段"),
+    "msg.no_collection": ("There is no collection called {name!r}.", "没有名为 {name!r} 的文集。"),
+    "msg.confirm_delete": ("Delete collection **{name}** and the **{count}** document(s) in it? This cannot be undone.",
+                           "删除文集 **{name}** 及其中的 **{count}** 篇文档？删除后无法恢复。"),
     "msg.collection_deleted": ("Deleted collection {name!r} and its {count} documents.",
                                "已删除文集 {name!r} 及其中的 {count} 篇文档。"),
     "msg.sharing_off": ("Sharing needs accounts: add users with `python -m studio users add NAME`.",
@@ -218,10 +244,33 @@ TEXT: dict[str, tuple[str, str]] = {
     "msg.reindexed": ("Rebuilt the vector index from the database: {count} chunks.",
                       "已根据数据库重建向量索引：{count} 段。"),
     "msg.no_passages": ("No passages found. ", "没有找到相关段落。"),
+    "msg.id_number": ("An id is a whole number from the table, not {value!r}", "编号是表格中的整数，而不是 {value!r}"),
     "msg.id_first": ("Type a generation id from the table first.", "请先输入表格中的记录编号。"),
     "msg.second_id_first": ("Type a second id from the table first.", "请先输入第二个记录编号。"),
     "msg.rerun_done": ("Re-ran generation {id} as #{new_id}.", "已重新运行记录 {id}，新记录为 #{new_id}。"),
     "msg.no_differences": ("(no differences)", "（没有差别）"),
+    # History: one record
+    "history.brief": ("**Brief:** {form} · {tone} · {length} (about {words} words) · topic “{query}”",
+                      "**要求：** {form} · {tone} · {length}（约 {words} 字）· 主题“{query}”"),
+    "history.request": ("**Request:**", "**请求：**"),
+    "history.made_with": ("**Made with** {model} ({backend}) · seed {seed} · {settings}",
+                          "**生成方式：** {model}（{backend}）· 随机种子 {seed} · {settings}"),
+    "history.revises": ("Revises #{id}.", "修改自 #{id}。"),
+    "history.sources": ("Sources", "来源"),
+    # System: the summary
+    "system.role_text": ("Text model", "文本模型"),
+    "system.role_embedding": ("Embedding model", "嵌入模型"),
+    "system.role_image": ("Image model", "图像模型"),
+    "system.model": ("{role}: **{id}**, {state}", "{role}：**{id}**，{state}"),
+    "system.model_none": ("{role}: none configured", "{role}：未配置"),
+    "system.loaded": ("loaded", "已加载"),
+    "system.not_loaded": ("not loaded yet (loads on first use)", "尚未加载（首次使用时加载）"),
+    "system.material": ("Knowledge base: **{documents}** documents in **{chunks}** passages",
+                        "知识库：**{documents}** 篇文档，共 **{chunks}** 段"),
+    "system.drafts": ("Drafts today: **{count}**.", "今天的草稿：**{count}** 篇。"),
+    "system.typical": ("A draft typically takes **{seconds} s**.", "一篇草稿通常需要 **{seconds} 秒**。"),
+    "system.typical_none": ("No finished draft yet to time.", "还没有完成的草稿可供计时。"),
+    "system.errors": ("Errors in the last hour: **{count}**", "过去一小时的错误：**{count}** 个"),
 }
 
 LOCALES = {"en": 0, "zh-CN": 1}

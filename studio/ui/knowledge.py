@@ -6,19 +6,19 @@ import gradio as gr
 
 from knowledge import DEFAULT_COLLECTION
 from studio.pipeline import Studio
-from studio.ui.common import user_error, writer_studio
+from studio.ui.common import parse_id, refusal_sink, user_error, writer_studio
 from studio.ui.i18n import headers, say, t, table
 
 FILE_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"]
 
 
 def documents_table(studio: Studio, request) -> dict:
-    """The documents the (writer's) studio can see, newest first."""
-    ready, failed = say(request, "outcome.ready"), say(request, "outcome.failed")
+    """The documents the (writer's) studio can see, newest first. Only documents that went in:
+    a refused file is reported in its batch's report, not kept as a row here."""
     return table(request, "documents", [
         [d.id, d.name, d.file_type, d.pages or "", d.chunks, readable_size(d.size_bytes),
-         d.created_at.strftime("%Y-%m-%d %H:%M"), d.collection,
-         ready if d.status == "ready" else f"{failed}: {d.error}"] for d in studio.kb.documents()])
+         d.created_at.strftime("%Y-%m-%d %H:%M"), d.collection, say(request, "outcome.ready")]
+        for d in studio.kb.documents() if d.status == "ready"])
 
 
 def readable_size(size: int) -> str:
@@ -50,11 +50,13 @@ def knowledge_tab(studio: Studio) -> dict:
         s = writer_studio(studio, request)
         if not files:
             raise gr.Error(say(request, "msg.choose_files"))
+        shown = [0.0]
 
         def show(p):
-            progress(p.files_done / max(p.files_total, 1),
-                     desc=say(request, "msg.upload_progress", files_done=p.files_done, files_total=p.files_total,
-                              chunks_done=p.chunks_embedded, chunks_total=p.chunks_total))
+            shown[0] = max(shown[0], p.fraction)  # the bar never goes back
+            progress(shown[0], desc=say(request, "msg.upload_progress", files_read=p.files_read,
+                                        files_total=p.files_total, chunks_done=p.chunks_embedded,
+                                        chunks_total=p.chunks_total))
 
         try:
             outcomes = s.kb.add_files([(f, f.rsplit("/", 1)[-1]) for f in files],
@@ -62,7 +64,8 @@ def knowledge_tab(studio: Studio) -> dict:
         except Exception as exc:
             raise user_error(exc) from None
         rows = [[o.name, say(request, f"outcome.{o.status}"), o.chunks or "", o.reason] for o in outcomes]
-        return table(request, "report", rows), *refreshed(s, request, collection)
+        # the file box empties: the batch is in (or reported), not waiting to be sent again
+        return table(request, "report", rows), *refreshed(s, request, collection), None
 
     def create(name, request: gr.Request):
         s = writer_studio(studio, request)
@@ -80,6 +83,14 @@ def knowledge_tab(studio: Studio) -> dict:
             raise user_error(exc) from None
         return refreshed(s, request, new.strip())
 
+    def ask_delete(name, request: gr.Request):
+        """Say what deleting ``name`` takes with it and show the confirm buttons."""
+        s = writer_studio(studio, request)
+        found = next((c for c in s.kb.collections() if c.name == name), None)
+        if found is None:
+            raise gr.Error(say(request, "msg.no_collection", name=name))
+        return gr.update(visible=True), say(request, "msg.confirm_delete", name=name, count=found.documents)
+
     def delete_collection(name, request: gr.Request):
         s = writer_studio(studio, request)
         try:
@@ -87,7 +98,7 @@ def knowledge_tab(studio: Studio) -> dict:
         except Exception as exc:
             raise user_error(exc) from None
         gr.Info(say(request, "msg.collection_deleted", name=name, count=count))
-        return refreshed(s, request)
+        return *refreshed(s, request), gr.update(visible=False)
 
     def share(name, user, access, request: gr.Request):
         s = writer_studio(studio, request)
@@ -102,10 +113,11 @@ def knowledge_tab(studio: Studio) -> dict:
 
     def remove(doc_id, request: gr.Request):
         s = writer_studio(studio, request)
-        if doc_id in (None, ""):
+        number = parse_id(doc_id, request)
+        if number is None:
             raise gr.Error(say(request, "msg.doc_id_first"))
         try:
-            s.kb.remove_document(int(doc_id))
+            s.kb.remove_document(number)
         except Exception as exc:
             raise user_error(exc) from None
         return documents_table(s, request)
@@ -139,18 +151,23 @@ def knowledge_tab(studio: Studio) -> dict:
             create_button = gr.Button(t("kb.create"), scale=1)
             rename_button = gr.Button(t("kb.rename"), scale=1)
             delete_button = gr.Button(t("kb.delete_collection"), variant="stop", scale=1)
+        with gr.Row(visible=False) as confirm_row:
+            confirm_text = gr.Markdown()
+            confirm_button = gr.Button(t("kb.confirm_delete"), variant="stop", scale=0)
+            cancel_button = gr.Button(t("kb.cancel"), scale=0)
         # sharing only means something with accounts (python -m studio users add NAME)
         with gr.Row(visible=bool(studio.accounts and studio.accounts.enabled())):
             share_with = gr.Textbox(label=t("kb.share_with"), scale=2)
             share_access = gr.Radio(["read", "write", "none"], value="read", label=t("kb.share_access"), scale=2)
             share_button = gr.Button(t("kb.share"), scale=1)
-        files = gr.File(label=t("kb.files"), file_count="multiple", file_types=FILE_TYPES)
+        sink = refusal_sink()
+        files = gr.File(label=t("kb.files"), file_count="multiple", file_types=FILE_TYPES, elem_id="kb-files")
         add = gr.Button(t("kb.add"), variant="primary")
         report = gr.Dataframe(headers=headers("report"), label=t("kb.report"),
                               interactive=False)
         documents = gr.Dataframe(headers=headers("documents"), label=t("kb.documents"), interactive=False)
         with gr.Row():
-            doc_id = gr.Number(label=t("kb.doc_id"), precision=0, scale=1)
+            doc_id = gr.Textbox(label=t("kb.doc_id"), scale=1, placeholder=t("id.type"))
             remove_button = gr.Button(t("kb.remove"), variant="stop", scale=1)
             reindex_button = gr.Button(t("kb.reindex"), scale=1)
         with gr.Row():
@@ -159,12 +176,29 @@ def knowledge_tab(studio: Studio) -> dict:
         results = gr.Dataframe(headers=headers("results"),
                                label=t("kb.results"), interactive=False, wrap=True)
 
-    add.click(upload, [files, collection], [report, collection, documents], api_name="add_documents")
-    create_button.click(create, new_name, [collection, documents], api_name="create_collection")
-    rename_button.click(rename, [collection, new_name], [collection, documents], api_name="rename_collection")
-    delete_button.click(delete_collection, collection, [collection, documents], api_name="delete_collection")
+    # A refusal is a toast, not a red "Error" left on the collection box or a table: quick
+    # events show no progress, and the upload checks its input before it starts.
+    quiet = {"show_progress_on": [sink]}
+
+    def check_files(files, request: gr.Request):
+        if not files:
+            raise gr.Error(say(request, "msg.choose_files"))
+
+    # progress drawn once, on the report, not on every table the upload refreshes
+    added = add.click(check_files, files, None, api_name=False, **quiet).success(
+        upload, [files, collection], [report, collection, documents, files], api_name="add_documents",
+        show_progress_on=[report])
+    create_button.click(create, new_name, [collection, documents], api_name="create_collection", **quiet)
+    rename_button.click(rename, [collection, new_name], [collection, documents], api_name="rename_collection",
+                        **quiet)
+    delete_button.click(ask_delete, collection, [confirm_row, confirm_text], api_name=False, **quiet)
+    confirm_button.click(delete_collection, collection, [collection, documents, confirm_row],
+                         api_name="delete_collection", **quiet)
+    cancel_button.click(lambda: gr.update(visible=False), None, confirm_row, api_name=False)
+    collection.change(lambda: gr.update(visible=False), None, confirm_row, api_name=False)
     share_button.click(share, [collection, share_with, share_access], None, api_name="share_collection")
-    remove_button.click(remove, doc_id, documents, api_name="remove_document")
+    remove_button.click(remove, doc_id, documents, api_name="remove_document", **quiet)
     reindex_button.click(reindex, None, documents, api_name="reindex")
-    query.submit(search, [query, k, collection], results, api_name="search")
-    return {"documents": documents, "collection": collection, "report": report, "results": results}
+    query.submit(search, [query, k, collection], results, api_name="search", **quiet)
+    return {"documents": documents, "collection": collection, "report": report, "results": results,
+            "added": added}

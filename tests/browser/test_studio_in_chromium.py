@@ -41,7 +41,8 @@ def test_a_writers_session(page, studio_url, make_file, shoot, tmp_path):
 
     # Knowledge: upload two files, one broken, and see both outcomes
     page.get_by_role("tab", name="Knowledge").click()
-    page.locator("input[type=file][multiple]").first.set_input_files([str(good), str(broken)])
+    # by the upload box's test id: "input[type=file][multiple]" also finds the Images gallery
+    page.locator("#kb-files input[type=file]").set_input_files([str(good), str(broken)])
     page.get_by_role("button", name="Add to knowledge base").click()
     report = page.get_by_label("Upload report")
     expect(report).to_contain_text("added", timeout=60_000)
@@ -98,6 +99,7 @@ def test_a_writers_session(page, studio_url, make_file, shoot, tmp_path):
     page.get_by_role("tab", name="System").click()
     page.locator("button:visible", has_text="Refresh").click()
     expect(page.locator("body")).to_contain_text("all-MiniLM-L6-v2", timeout=30_000)
+    page.get_by_text("Prometheus metrics").first.click()  # folded away below the details
     expect(page.locator("body")).to_contain_text("inkstone_requests_total")
     shoot(page, "system")
 
