@@ -94,6 +94,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--queries", type=int, default=20, help="judged queries, drawn with --seed")
     parser.add_argument("--seed", type=int, default=7, help="which queries, and the drafts' seeds")
     parser.add_argument("--show", type=int, default=0, help="print this many drafts in full")
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="keep the ingested corpus here and reuse it on the next run (default: a temporary folder)")
     args = parser.parse_args(argv)
 
     from bench.retrieval import file_name, load_beir
@@ -112,6 +114,7 @@ def main(argv: list[str] | None = None) -> None:
     strategies = ["source-first", "single"] if args.strategy == "all" else [args.strategy]
 
     with tempfile.TemporaryDirectory() as tmp:
+        data = args.data_dir or Path(tmp) / "data"
         folder = Path(tmp) / "corpus"
         folder.mkdir()
         paths = []
@@ -121,10 +124,11 @@ def main(argv: list[str] | None = None) -> None:
             path.write_text(f"# {title}\n\n{text}\n" if title else text + "\n", encoding="utf-8")
             paths.append(path)
         name_to_id = {file_name(r["_id"]): r["_id"] for r in corpus}
-        settings = Settings.from_env(knowledge=KnowledgeSettings(data_dir=Path(tmp) / "data"))
+        settings = Settings.from_env(knowledge=KnowledgeSettings(data_dir=data))
         kb = KnowledgeBase.open(settings.knowledge)
         started = time.perf_counter()
-        kb.add_files(paths)
+        if not kb.stats()["documents"]:
+            kb.add_files(paths)
         print(f"dataset   {args.dataset}  ({len(corpus)} documents; {len(chosen)} of {len(judged)} judged "
               f"queries, seed {args.seed}; ingested in {time.perf_counter() - started:.0f} s)")
         generator = text_generator(settings)

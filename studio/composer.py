@@ -131,7 +131,9 @@ def clean_sentence(text: str) -> str:
     # spaces left beside Chinese punctuation and characters (by removed ** marks, or a PDF's layout)
     text = re.sub(r"\s+(?=[，。；：！？、）」』])|(?<=[，。；：！？、（「『])\s+", "", text)
     text = re.sub(f"(?<=[{CJK_CLASS}])\\s+(?=[{CJK_CLASS}])", "", text)
-    return text.strip()
+    text = text.strip()
+    # sources typed in lower case (old abstracts, chat notes) still start a sentence with a capital
+    return text[:1].upper() + text[1:] if text[:1].islower() else text
 
 
 _LIST_JOIN = re.compile(r"\n\s*(?:[-*+•]|\d{1,2}[.)])\s")
@@ -161,7 +163,7 @@ def _usable(text: str, language: str) -> bool:
         words = text.split()
         if not 6 <= len(words) <= 60 or not re.search(r"[.][\"'”’)]?$", text):
             return False
-        if not re.match(r"[\"'“‘(]?[A-Z0-9]", text) or cjk_ratio(text) > 0.3 or re.match(r"\d+[A-Z][a-z]", text):
+        if not re.match(r"[\"'“‘(]?[A-Za-z0-9]", text) or cjk_ratio(text) > 0.3 or re.match(r"\d+[A-Z][a-z]", text):
             return False  # (a footnote's number glued to its first word, "22Sometimes ...")
         letters = sum(ch.isalpha() for ch in text)
         if letters < 0.6 * len(text) or text.count("|") > 1 or "http" in text:
@@ -313,7 +315,10 @@ def _cluster(chosen, passages, embed, k, language) -> list[list[SourceSentence]]
 
 
 def make_title(brief: Brief) -> str:
-    topic = " ".join(brief.query.split()[:12]).strip(" .?!")
+    """The draft's title from the request's topic: its first clause, at most eight words."""
+    topic = re.split(r"[,;:?，；：？]|\s-\s", brief.query.strip())[0]
+    topic = " ".join(topic.split()[:8]).strip(" .?!")
+    topic = re.sub(r"(?:\s+(?:in|on|at|for|with|about|of|and|or|to|as|by|the|a|an))+$", "", topic, flags=re.I)
     if brief.language == "zh" or cjk_ratio(topic) > 0.3:
         return topic
     small = {"a", "an", "the", "and", "or", "of", "in", "on", "for", "to", "with", "at", "by"}
@@ -424,7 +429,8 @@ class Composer:
     def render(self, brief: Brief, plan: Plan, settings, cancel: threading.Event) -> Iterator[str | Composed]:
         language = "zh" if brief.language == "zh" else "en"
         words = _TEMPLATES[language]
-        topic = brief.query.strip(" .?!") or plan.title
+        topic = brief.query.strip(" .?!") if len(brief.query.split()) <= 8 else plan.title.lower()
+        topic = topic or plan.title
         form = FORM_WORDS.get(brief.form, "piece")
         edits: list[Edit] = []
         framing: list[str] = []
