@@ -166,16 +166,33 @@ def _usable(text: str, language: str) -> bool:
         if not re.match(r"[\"'“‘(]?[A-Za-z0-9]", text) or cjk_ratio(text) > 0.3 or re.match(r"\d+[A-Z][a-z]", text):
             return False  # (a footnote's number glued to its first word, "22Sometimes ...")
         letters = sum(ch.isalpha() for ch in text)
-        if letters < 0.6 * len(text) or text.count("|") > 1 or "http" in text:
-            return False
+        if letters < 0.6 * len(text) or text.count("|") > 1 or re.search(r"ttps?:|www\.|\.com\b|\*|\.\.\.|…", text):
+            return False  # tables, links, footnote stars, quotes cut short
+        if text.count('"') % 2 or text.count("(") != text.count(")"):
+            return False  # a quotation or aside that the sentence split cut in two
     return not _STANDS_ALONE_NOT.search(text)
+
+
+_ABBREVIATION = re.compile(r"(?:\b[A-Z]|\b(?:Mr|Mrs|Ms|Dr|Prof|St|Jr|Sr|vs|etc|No|Fig|Vol|Co|Inc|Ltd|e\.g|i\.e))\.$")
+
+
+def _whole_sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans, rejoined where the splitter cut after an abbreviation ("Norwich City
+    F.C. | Hall of Fame", "Dr. | Smith")."""
+    spans: list[tuple[int, int]] = []
+    for start, end in split_sentences(text):
+        if spans and _ABBREVIATION.search(text[spans[-1][0]:spans[-1][1]]):
+            spans[-1] = (spans[-1][0], end)
+        else:
+            spans.append((start, end))
+    return spans
 
 
 def candidates(passages: Sequence[Passage], language: str) -> list[SourceSentence]:
     """The usable sentences of ``passages``, each once (chunks overlap), best passage first."""
     found: dict[str, SourceSentence] = {}
     for number, passage in enumerate(passages, start=1):
-        for start, end in split_sentences(passage.text):
+        for start, end in _whole_sentences(passage.text):
             if _LIST_JOIN.search(passage.text[start:end]):
                 continue  # list items run together: no sentence a reader would recognise
             start, text = _with_term(passage, start, clean_sentence(passage.text[start:end]))
@@ -338,28 +355,52 @@ def _heading(group, passages, used: set[str], language: str) -> str | None:
 
 
 def _key_phrase(texts: list[str], used: set[str], language: str, *, fallback: bool = False) -> str | None:
+    """A phrase the sentences share, for a section heading: the longest, most repeated n-gram
+    without function words (Chinese), or a shared two-word phrase, else shared words (English)."""
+    taken = " ".join(used)
     if language == "zh":
         counts = Counter()
         for text in texts:
             for size in (4, 3, 2):
-                for run in re.findall(f"[{CJK_CHAR.pattern[1:-1]}]{{{size},}}", text):
-                    counts.update({run[i:i + size] for i in range(len(run) - size + 1)})
-        for phrase, n in counts.most_common():
-            if n >= 2 and phrase.lower() not in used and not any(phrase in u for u in used):
-                return phrase
+                for run in re.findall(f"[{CJK_CLASS}]{{{size},}}", text):
+                    counts.update({run[i:i + size] for i in range(len(run) - size + 1)
+                                   if not _ZH_FUNCTION.search(run[i:i + size])})
+        ranked = sorted(((n * len(p), p) for p, n in counts.items() if n >= 2 and p not in taken), reverse=True)
+        if ranked:
+            return ranked[0][1]
         return "要点" if fallback else None
-    counts = Counter()
+    shown: dict[str, str] = {}
+    pairs, words = Counter(), Counter()
     for text in texts:
-        counts.update({w.lower() for w in re.findall(r"[A-Za-z][A-Za-z'-]+", text)
-                       if w.lower() not in _STOP and len(w) > 3})
-    taken = " ".join(used)
-    picked = [w for w, n in counts.most_common() if n >= 2 and w not in taken][:2]
+        tokens = re.findall(r"[A-Za-z][A-Za-z'-]+", text)
+        seen_pairs, seen_words = set(), set()
+        for a, b in zip(tokens, tokens[1:]):
+            if a.lower() not in _STOP and b.lower() not in _STOP and len(a) > 2 and len(b) > 2:
+                key = f"{a.lower()} {b.lower()}"
+                shown.setdefault(key, f"{a} {b}")
+                seen_pairs.add(key)
+        for w in tokens:
+            if w.lower() not in _STOP and len(w) > 3:
+                shown.setdefault(w.lower(), w)
+                seen_words.add(w.lower())
+        pairs.update(seen_pairs)
+        words.update(seen_words)
+    for key, n in pairs.most_common():
+        if n >= 2 and key not in taken:
+            return _capital(shown[key])
+    picked = [w for w, n in words.most_common() if n >= 2 and w not in taken][:2]
     if not picked and fallback:
-        picked = [w for w, _ in counts.most_common() if w not in taken][:1]
+        picked = [w for w, _ in words.most_common() if w not in taken][:1]
     if not picked:
         return "More" if fallback else None
-    phrase = " and ".join(picked)
-    return phrase[0].upper() + phrase[1:]
+    return _capital(" and ".join(shown[w] for w in picked))
+
+
+def _capital(phrase: str) -> str:
+    return phrase[:1].upper() + phrase[1:]
+
+
+_ZH_FUNCTION = re.compile("[的了是在和与或及而把被也都就这那我你他她它们所将要会能可以一个为中对]")
 
 
 _STOP = frozenset(("the", "and", "for", "that", "this", "with", "from", "are", "was", "were", "been",
