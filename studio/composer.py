@@ -359,15 +359,18 @@ def _key_phrase(texts: list[str], used: set[str], language: str, *, fallback: bo
     without function words (Chinese), or a shared two-word phrase, else shared words (English)."""
     taken = " ".join(used)
     if language == "zh":
-        counts = Counter()
+        counts, first = Counter(), {}
+        joined = "\n".join(texts)
         for text in texts:
             for size in (4, 3, 2):
                 for run in re.findall(f"[{CJK_CLASS}]{{{size},}}", text):
-                    counts.update({run[i:i + size] for i in range(len(run) - size + 1)
-                                   if not _ZH_FUNCTION.search(run[i:i + size])})
-        ranked = sorted(((n * len(p), p) for p, n in counts.items() if n >= 2 and p not in taken), reverse=True)
+                    grams = {run[i:i + size] for i in range(len(run) - size + 1)}
+                    counts.update(g for g in grams if not _ZH_FUNCTION.search(g)
+                                  and g[-1] not in _ZH_BOUND_END and g[0] not in _ZH_BOUND_START)
+        # most text covered first; among equals, the phrase met first in reading order
+        ranked = sorted((-n * len(p), joined.find(p), p) for p, n in counts.items() if n >= 2 and p not in taken)
         if ranked:
-            return ranked[0][1]
+            return ranked[0][2]
         return "要点" if fallback else None
     shown: dict[str, str] = {}
     pairs, words = Counter(), Counter()
@@ -388,19 +391,22 @@ def _key_phrase(texts: list[str], used: set[str], language: str, *, fallback: bo
     for key, n in pairs.most_common():
         if n >= 2 and key not in taken:
             return _capital(shown[key])
-    picked = [w for w, n in words.most_common() if n >= 2 and w not in taken][:2]
+    picked = [w for w, n in words.most_common() if n >= 2 and w not in taken][:1]
     if not picked and fallback:
         picked = [w for w, _ in words.most_common() if w not in taken][:1]
     if not picked:
         return "More" if fallback else None
-    return _capital(" and ".join(shown[w] for w in picked))
+    return _capital(shown[picked[0]])
 
 
 def _capital(phrase: str) -> str:
     return phrase[:1].upper() + phrase[1:]
 
 
-_ZH_FUNCTION = re.compile("[的了是在和与或及而把被也都就这那我你他她它们所将要会能可以一个为中对]")
+# Characters that rarely end (or start) a Chinese word: an n-gram ending in one is cut mid-phrase.
+_ZH_BOUND_END = set("来去地得着过们上下里把被从向对给让使将")
+_ZH_BOUND_START = set("地得着过们了而且并及")
+_ZH_FUNCTION = re.compile("[的了是在和与或及而把被也都就这那我你他她它们所将要会能可以一个为中对何使]")
 
 
 _STOP = frozenset(("the", "and", "for", "that", "this", "with", "from", "are", "was", "were", "been",
@@ -408,7 +414,10 @@ _STOP = frozenset(("the", "and", "for", "that", "this", "with", "from", "are", "
                    "which", "when", "where", "what", "also", "can", "may", "will", "would", "should",
                    "could", "more", "most", "some", "such", "other", "these", "those", "there", "about",
                    "each", "many", "much", "very", "only", "over", "your", "you", "our", "how", "all",
-                   "one", "two", "use", "used", "using", "does", "did", "being", "between", "because"))
+                   "one", "two", "use", "used", "using", "does", "did", "being", "between", "because",
+                   "three", "four", "five", "six", "seven", "eight", "nine", "ten", "first", "second",
+                   "after", "before", "while", "during", "still", "further", "within", "without",
+                   "made", "make", "takes", "take", "well", "good", "great", "just", "like", "even"))
 
 
 # --- 3. smooth and render -------------------------------------------------------------------------
