@@ -12,6 +12,7 @@ from studio.ops import Ops
 from studio.pipeline import Studio
 from studio.settings import Settings
 from studio.errors import ModelUnavailable
+from studio.grounding import CrossEncoderJudge, lexical_scorer
 from studio.text_generation import (LlamaCppGenerator, OpenAICompatibleGenerator, TextGenerator,
                                     TransformersGenerator)
 
@@ -57,6 +58,7 @@ def build_studio(settings: Settings, *, kb: KnowledgeBase | None = None,
                  generator: TextGenerator | None = None) -> Studio:
     kb = kb or KnowledgeBase.open(settings.knowledge)
     images = ImageGenerator(settings.image_model, memory=settings.image_memory)
+    judge = CrossEncoderJudge(settings.grounding_judge) if settings.grounding_judge else lexical_scorer
     return Studio(kb, generator or text_generator(settings), History(kb.engine), Ops(settings.limits),
                   images=images, images_dir=settings.knowledge.data_dir / "images",
-                  image_limits=settings.image_limits, accounts=Accounts(kb.engine))
+                  image_limits=settings.image_limits, accounts=Accounts(kb.engine), judge=judge)

@@ -175,6 +175,56 @@ def lexical_scorer(sentence: str, spans: Sequence[str]) -> list[float]:
     return [len(wanted & set(content_terms(span))) / len(wanted) for span in spans]
 
 
+class CrossEncoderJudge:
+    """A cross-encoder as the judge instead of word overlap: an NLI model (the probability of
+    "entailment", premise = the span, hypothesis = the sentence) or a one-logit relevance model
+    (its sigmoid). ``model`` is a local sentence-transformers CrossEncoder folder; loaded on
+    first use. Hard facts are still checked exactly, whatever the judge says."""
+
+    def __init__(self, model: str, *, device: str | None = None):
+        self.model_id = model
+        self._device = device
+        self._model = None
+        self._entailment: int | None = None
+
+    def _load(self):
+        if self._model is None:
+            from sentence_transformers import CrossEncoder
+
+            model = CrossEncoder(self.model_id, device=self._device or "cpu")
+            labels = {i: label.lower() for i, label in (model.config.id2label or {}).items()}
+            entail = [i for i, label in labels.items() if label.startswith("entail")]
+            self._entailment = entail[0] if entail and len(labels) > 1 else None
+            self._model = model
+        return self._model
+
+    def __call__(self, sentence: str, spans: Sequence[str]) -> list[float]:
+        if not spans:
+            return []
+        import numpy as np
+
+        model = self._load()
+        if self._entailment is None:
+            return [float(x) for x in np.ravel(model.predict([(span, sentence) for span in spans],
+                                                              activation_fn=_sigmoid()))]
+        logits = np.asarray(model.predict([(span, sentence) for span in spans], activation_fn=_identity()))
+        logits = logits - logits.max(axis=1, keepdims=True)
+        probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        return [float(p) for p in probabilities[:, self._entailment]]
+
+
+def _sigmoid():
+    import torch
+
+    return torch.nn.Sigmoid()
+
+
+def _identity():
+    import torch
+
+    return torch.nn.Identity()
+
+
 # --- hard facts ---------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -379,7 +429,3 @@ def summary(report: GroundingReport) -> str:
     if absent:
         line += f"; {len(absent)} fact{'s' if len(absent) != 1 else ''} in no source ({', '.join(absent[:3])})"
     return line
-
-
-def findings_from_dicts(items: list[dict]) -> tuple[Finding, ...]:
-    return tuple(Finding(**{**item, "missing": tuple(item.get("missing", ()))}) for item in items)

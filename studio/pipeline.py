@@ -23,7 +23,7 @@ from typing import Iterator
 from knowledge import KnowledgeBase, Passage
 from studio.accounts import Accounts, WriterKnowledge
 from studio.composer import Composed, Composer
-from studio.grounding import GroundingReport, check, findings_from_dicts, summary
+from studio.grounding import GroundingReport, Scorer, check, lexical_scorer, summary
 from studio.hygiene import echoes, has_scaffolding, instructions, language_of, strip_scaffolding
 from studio.errors import ModelUnavailable, StudioError
 from studio.illustration import STYLE_QUERY, DerivedPrompt, derive_image_prompt, style_terms
@@ -142,7 +142,8 @@ class Studio:
 
     def __init__(self, kb: KnowledgeBase, generator: TextGenerator, history: History, ops: Ops, *,
                  images: ImageGenerator | None = None, images_dir: Path | None = None,
-                 image_limits: ImageLimits = ImageLimits(), accounts: Accounts | None = None):
+                 image_limits: ImageLimits = ImageLimits(), accounts: Accounts | None = None,
+                 judge: Scorer = lexical_scorer):
         self.kb = kb
         self.accounts = accounts
         self.generator = generator
@@ -151,6 +152,7 @@ class Studio:
         self.images = images or ImageGenerator("")
         self.images_dir = images_dir or kb.settings.data_dir / "images"
         self.image_limits = image_limits
+        self.judge = judge  # scores how well a span supports a sentence (studio/grounding.py)
 
     def for_user(self, user: str | None) -> "Studio":
         """The studio as ``user`` sees it when accounts are on: their collections (own, shared,
@@ -557,7 +559,7 @@ class Studio:
                          model=self.generator.model_id, seed=settings.seed)
         # 6. check every sentence against the passages; citations rebuilt from what it found
         with log.stage("check"):
-            report = check(text, passages, framing=frozenset(checks.get("framing", ())))
+            report = check(text, passages, framing=frozenset(checks.get("framing", ())), scorer=self.judge)
         flags = list(flags)
         if report.text.strip() and brief.language in ("en", "zh") and language_of(report.text) != brief.language:
             flags.append("wrong_language")

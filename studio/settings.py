@@ -33,6 +33,9 @@ class Settings:
     # Image model: a local diffusers folder or a cached hub id (stabilityai/sd-turbo, ...);
     # empty means images are off and the UI says how to turn them on.
     image_model: str = ""
+    # The judge of the sentence check: empty means model-free word overlap (studio/grounding.py);
+    # a local cross-encoder folder (an NLI model such as a DeBERTa/MiniLM MNLI one) replaces it.
+    grounding_judge: str = ""
     image_memory: MemoryOptions = field(default_factory=MemoryOptions)
     image_limits: ImageLimits = field(default_factory=ImageLimits)
 
@@ -58,6 +61,7 @@ class Settings:
             text_api_url=os.environ.get("INKSTONE_TEXT_API_URL", ""),
             text_api_key=os.environ.get("INKSTONE_TEXT_API_KEY", ""),
             image_model=os.environ.get("INKSTONE_IMAGE_MODEL", ""),
+            grounding_judge=os.environ.get("INKSTONE_GROUNDING_JUDGE", ""),
             image_memory=MemoryOptions(
                 attention_slicing=os.environ.get("INKSTONE_IMAGE_ATTENTION_SLICING", "") == "1",
                 vae_tiling=os.environ.get("INKSTONE_IMAGE_VAE_TILING", "") == "1",

@@ -146,3 +146,51 @@ def test_an_echo_of_the_instructions_is_measured_but_quoting_sources_is_not():
 
 def test_language_of():
     assert language_of("分布式训练把模型切分到多台机器上。") == "zh" and language_of("Tides rise.") == "en"
+
+
+@pytest.fixture(scope="module")
+def tiny_nli_model(tmp_path_factory):
+    """A tiny NLI cross-encoder built from config with seeded weights and all-MiniLM-L6-v2's real
+    tokenizer, saved as a folder, so the judge loads it the way it loads a writer's model."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    from knowledge.embedding import packaged_model_path
+
+    folder = tmp_path_factory.mktemp("tiny-nli")
+    tokenizer = AutoTokenizer.from_pretrained(packaged_model_path())
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1,
+                        num_attention_heads=2, intermediate_size=37, num_labels=3,
+                        id2label={0: "contradiction", 1: "entailment", 2: "neutral"},
+                        label2id={"contradiction": 0, "entailment": 1, "neutral": 2})
+    BertForSequenceClassification(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return str(folder)
+
+
+def test_a_cross_encoder_judge_replaces_the_scorer_and_facts_are_still_checked(tiny_nli_model):
+    from studio.grounding import CrossEncoderJudge
+
+    judge = CrossEncoderJudge(tiny_nli_model)
+    spans = ["Latency is the time it takes to service a request.", "Bananas are yellow."]
+    scores = judge("Latency is the time to serve a request.", spans)
+    assert len(scores) == 2 and all(0.0 <= s <= 1.0 for s in scores)
+    assert judge._entailment == 1  # the "entailment" column of a three-way NLI head
+    # whatever the (random) judge thinks of it, a number in no source is named
+    report = check("Google measured that 57% of outages started with a configuration change in 2019.",
+                   [SRE], scorer=judge)
+    assert report.findings[0].status in (PARTIAL, UNSUPPORTED) and "57%" in report.findings[0].message
+
+
+def test_the_studio_takes_its_judge_from_the_settings(tiny_nli_model, tiny_generator, tmp_path):
+    from knowledge import KnowledgeSettings
+    from studio.build import build_studio
+    from studio.grounding import CrossEncoderJudge, lexical_scorer
+    from studio.settings import Settings
+
+    knowledge = KnowledgeSettings(data_dir=tmp_path / "data")
+    plain = build_studio(Settings(knowledge=knowledge), generator=tiny_generator)
+    judged = build_studio(Settings(knowledge=knowledge, grounding_judge=tiny_nli_model), generator=tiny_generator)
+    assert plain.judge is lexical_scorer and isinstance(judged.judge, CrossEncoderJudge)
+    plain.kb.close(), judged.kb.close()
