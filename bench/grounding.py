@@ -18,6 +18,7 @@ import argparse
 import os
 import platform
 import random
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -44,7 +45,8 @@ def draft_figures(draft, judged: dict[str, int], name_to_id: dict[str, str], sec
     sources = " ".join(normalise(p.text).lower() for p in draft.passages)
     source_terms = set(content_terms(sources))
     terms = [t for f in claims for t in content_terms(f.text)]
-    verbatim = [f for f in claims if normalise(f.text).lower().strip() in sources]
+    squeezed = re.sub(r"\W+", "", sources)
+    verbatim = [f for f in claims if re.sub(r"\W+", "", normalise(f.text).lower()) in squeezed]
     words = len(CJK_CHAR.findall(draft.text)) if draft.brief.language == "zh" else len(draft.text.split())
     return {
         "gold_retrieved": bool(relevant),
