@@ -97,16 +97,16 @@ def test_writers_are_isolated_through_the_api(served_studio, make_file):
     report = alice.predict([handle_file(str(make_file("herons.md", HERONS)))], "alice-notes",
                            api_name="/add_documents")[0]["data"]
     assert report[0][:2] == ["herons.md", "added"]
-    draft, sources, status, draft_id = alice.predict(
-        "Write a short note about herons", "", "", "", [], 16, 0.7, "5", api_name="/write")
+    draft, sources, status, draft_id, _ = alice.predict(
+        "Write a short note about herons", "", "", "", [], 16, 0.7, "5", "", api_name="/write")
     assert sources["data"][0][2] == "herons.md"
     alice.predict("a heron", "", 2, 0, 64, 64, "3", 1, "", None, 0.6, draft_id, api_name="/illustrate")
 
     # bob finds nothing of alice's: not by search, writing, history, ids or exports
     hits = bob.predict("grey herons hunt fish", 5, "", api_name="/search")["data"]
     assert "herons.md" not in str(hits)
-    _, bob_sources, _, bob_draft = bob.predict("Write about herons", "", "", "", [], 16, 0.7, "5",
-                                               api_name="/write")
+    _, bob_sources, _, bob_draft, _ = bob.predict("Write about herons", "", "", "", [], 16, 0.7, "5", "",
+                                                  api_name="/write")
     assert "herons.md" not in str(bob_sources["data"])
     assert [row[0] for row in bob.predict(api_name="/history")["data"]] == [bob_draft]
     for call in (lambda: bob.predict(draft_id, api_name="/open_generation"),
@@ -114,7 +114,7 @@ def test_writers_are_isolated_through_the_api(served_studio, make_file):
                  lambda: bob.predict(draft_id, api_name="/rerun"),
                  lambda: bob.predict(draft_id, "", api_name="/image_prompt"),
                  lambda: bob.predict(draft_id, "rewrite", "", 16, 0.7, api_name="/revise"),
-                 lambda: bob.predict("Write", "", "", "", ["alice-notes"], 16, 0.7, "5", api_name="/write"),
+                 lambda: bob.predict("Write", "", "", "", ["alice-notes"], 16, 0.7, "5", "", api_name="/write"),
                  lambda: bob.predict(1, api_name="/remove_document")):
         with pytest.raises(AppError, match="no generation|no document|Unknown collection"):
             call()

@@ -33,7 +33,7 @@ class GatedModel:
 
 
 GATED = GatedModel()
-WRITE = ("Write a line about herons", "", "", "", [], 16, 0.7, "1")
+WRITE = ("Write a line about herons", "", "", "", [], 16, 0.7, "1", "single")
 
 
 def wait_for(check, timeout=60):

@@ -41,7 +41,7 @@ def test_hostile_text_is_shown_as_text_everywhere(page, served_studio, make_file
     page.get_by_role("tab", name="Write").click()
     page.get_by_label("What should I write?").fill("Write a note about herons")
     page.get_by_role("button", name="Write", exact=True).click()
-    page.get_by_text("Done.").wait_for(timeout=60_000)
+    page.get_by_test_id("draft-summary").wait_for(timeout=60_000)
     expect(page.locator("body")).to_contain_text("<script>window.__pwned=2</script>")
 
     page.get_by_role("tab", name="History").click()
