@@ -75,31 +75,94 @@ def remove(conn: Connection, chunk_ids: list[int]) -> None:
         conn.execute(statement, {"ids": chunk_ids[start : start + 500]})
 
 
+def _match_one(dialect: str) -> str:
+    """A WHERE clause matching chunks that contain the one term ``:t``."""
+    if dialect == "sqlite":
+        return "chunk_fts MATCH :t"
+    return "body @@ to_tsquery('english', :t)"
+
+
+def _quoted(term: str, dialect: str) -> str:
+    if dialect == "sqlite":
+        return '"' + term.replace('"', '""') + '"'
+    return term  # letters and digits only (query_terms), nothing to_tsquery reads as syntax
+
+
+def document_counts(conn: Connection, terms: list[str], cap: int) -> list[int]:
+    """How many chunks contain each term, counted up to ``cap`` (a longer posting list reads
+    as ``cap``): the cost is bounded by ``cap`` rows per term however large the library."""
+    dialect = conn.dialect.name
+    # One statement for all terms: a Chinese question brings a dozen bigrams.
+    parts = [f"SELECT {i} AS term, count(*) AS n FROM (SELECT 1 FROM chunk_fts WHERE "
+             f"{_match_one(dialect).replace(':t', f':t{i}')} LIMIT :cap) AS hits{i}"
+             for i in range(len(terms))]
+    params = {f"t{i}": _quoted(term, dialect) for i, term in enumerate(terms)}
+    params["cap"] = cap
+    counts = dict(conn.execute(sa.text(" UNION ALL ".join(parts)), params).all())
+    return [int(counts[i]) for i in range(len(terms))]
+
+
+def prune_terms(terms: list[str], counts: list[int], cap: int, keep_common: int = 2) -> list[str]:
+    """The terms worth asking the index for, given each term's chunk count (capped at ``cap``).
+
+    An OR-query costs the sum of its terms' posting lists, and BM25 gives a term found in
+    many chunks little weight. So: terms found nowhere go (they change no score); when any
+    term is rarer than ``cap``, only the rare terms stay; when every matching term is common,
+    the ``keep_common`` rarest stay. A query's only matching term is never dropped.
+
+    >>> prune_terms(["tides", "the", "moon", "qzx"], [40, 5000, 900, 0], cap=5000)
+    ['tides', 'moon']
+    >>> prune_terms(["said", "prince"], [5000, 5000], cap=5000, keep_common=1)
+    ['said']
+    """
+    matching = [(count, position, term) for position, (term, count)
+                in enumerate(zip(terms, counts)) if count > 0]
+    rare = [term for count, _, term in matching if count < cap]
+    if rare:
+        return rare
+    return [term for _, _, term in sorted(matching)[:keep_common]]
+
+
 def search(conn: Connection, query: str, k: int,
-           collection_ids: list[int] | None = None) -> list[tuple[int, float]]:
-    """The ``k`` best ``(chunk_id, score)`` for ``query``, best first (higher is better)."""
+           collection_ids: list[int] | None = None, *,
+           prune_cap: int = 2000) -> list[tuple[int, float]]:
+    """The ``k`` best ``(chunk_id, score)`` for ``query``, best first (higher is better).
+
+    Terms in ``prune_cap`` or more chunks are dropped when rarer ones remain
+    (:func:`prune_terms`): at most ``prune_cap`` rows are read per term to count, and a query of
+    rare terms ranks at most that many per term. 0 asks for every term (the exhaustive ranking,
+    slow on a large library). KnowledgeSettings.lexical_prune_cap says why 2000.
+    """
     terms = query_terms(query)
     if not terms:
         return []
+    dialect = conn.dialect.name
+    if prune_cap and len(terms) > 1:
+        terms = prune_terms(terms, document_counts(conn, terms, prune_cap), prune_cap)
+        if not terms:
+            return []  # no term occurs anywhere
     params: dict = {"k": k}
     where = ""
     if collection_ids is not None:
         where = ("AND c.document_id IN (SELECT id FROM documents "
                  "WHERE collection_id IN :collections)")
         params["collections"] = collection_ids
-    if conn.dialect.name == "sqlite":
-        params["q"] = " OR ".join(f'"{t}"' for t in terms)
+    # The chunks table is joined only to filter by collection: at a million chunks, joining
+    # every match cost more than ranking it.
+    join = "" if collection_ids is None else "JOIN chunks c ON c.id = {key} "
+    if dialect == "sqlite":
+        params["q"] = " OR ".join(_quoted(t, dialect) for t in terms)
         statement = sa.text(
             "SELECT chunk_fts.rowid, bm25(chunk_fts) AS score FROM chunk_fts "
-            f"JOIN chunks c ON c.id = chunk_fts.rowid WHERE chunk_fts MATCH :q {where} "
-            "ORDER BY score LIMIT :k")
+            + join.format(key="chunk_fts.rowid") +
+            f"WHERE chunk_fts MATCH :q {where} ORDER BY score LIMIT :k")
         sign = -1.0  # FTS5's bm25() is lower-is-better
     else:
-        params["q"] = " | ".join(terms)
+        params["q"] = " | ".join(_quoted(t, dialect) for t in terms)
         statement = sa.text(
             "SELECT f.chunk_id, ts_rank_cd(f.body, q) AS score "
-            "FROM chunk_fts f JOIN chunks c ON c.id = f.chunk_id, "
-            "to_tsquery('english', :q) q "
+            "FROM to_tsquery('english', :q) q, chunk_fts f "
+            + join.format(key="f.chunk_id") +
             f"WHERE f.body @@ q {where} ORDER BY score DESC LIMIT :k")
         sign = 1.0
     if collection_ids is not None:
