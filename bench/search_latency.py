@@ -120,8 +120,8 @@ def lexical_agreement(kb, query: str) -> float | None:
     from knowledge import lexical
 
     with kb.engine.connect() as conn:
-        full = lexical.search(conn, query, 10, prune_cap=0)
-        pruned = lexical.search(conn, query, 10, prune_cap=kb.settings.lexical_prune_cap)
+        full = lexical.search(conn, query, 10, prune_budget=0)
+        pruned = lexical.search(conn, query, 10, prune_budget=kb.settings.lexical_prune_budget)
         if not full:
             return None
         if conn.dialect.name != "sqlite":
@@ -147,9 +147,9 @@ def measure(kb, qs, stored: np.ndarray, repeats: int = 2):
         found = index.search(vector, 50)
         t2 = time.perf_counter()
         with kb.engine.connect() as conn:
-            lexical.search(conn, q, 50, prune_cap=kb.settings.lexical_prune_cap)
+            lexical.search(conn, q, 50, prune_budget=kb.settings.lexical_prune_budget)
             t3 = time.perf_counter()
-            lexical.search(conn, q, 50, prune_cap=0)
+            lexical.search(conn, q, 50, prune_budget=0)
             t4 = time.perf_counter()
         embeds.append((t1 - t0) * 1000)
         faiss_ms.append((t2 - t1) * 1000)

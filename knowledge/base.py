@@ -561,7 +561,7 @@ class KnowledgeBase:
     def _lexical(self, query: str, k: int, collection_ids: list[int] | None):
         with self.engine.connect() as conn:
             return lexical.search(conn, query, k, collection_ids,
-                                  prune_cap=self.settings.lexical_prune_cap)
+                                  prune_budget=self.settings.lexical_prune_budget)
 
     def _pool(self) -> ThreadPoolExecutor:
         with self._index_lock:

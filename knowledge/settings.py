@@ -48,10 +48,10 @@ class KnowledgeSettings:
     # Chunks per model forward pass. On a 2-core CPU, 16 was fastest for all-MiniLM-L6-v2
     # (bigger batches pad more and ran slower; see docs/BENCHMARKS.md).
     embed_batch_size: int = 16
-    # Lexical search drops a query's terms found in at least this many chunks when it has rarer
-    # ones (knowledge.lexical.prune_terms): long posting lists cost time and weigh little in
-    # BM25. 0 turns it off (every term asked, as on a small library anyway).
-    lexical_prune_cap: int = 2000
+    # Lexical search ranks at most about this many chunks: past it, a query's commonest terms
+    # are dropped (knowledge.lexical.prune_terms), since long posting lists cost time and weigh
+    # little in BM25. 0 turns it off. A small library never reaches it.
+    lexical_prune_budget: int = 20_000
     # How many retrieved candidates each of dense and lexical search contributes to fusion.
     fusion_candidates: int = 50
     # Hybrid fusion: "relative" (min-max normalised scores, weighted) or "rrf" (reciprocal rank).
@@ -68,8 +68,9 @@ class KnowledgeSettings:
             raise ValueError(f"`index_threshold` must be at least 1 but is {self.index_threshold}")
         if self.index_nprobe < 1:
             raise ValueError(f"`index_nprobe` must be at least 1 but is {self.index_nprobe}")
-        if self.lexical_prune_cap < 0:
-            raise ValueError(f"`lexical_prune_cap` must be 0 (off) or more but is {self.lexical_prune_cap}")
+        if self.lexical_prune_budget < 0:
+            raise ValueError(
+                f"`lexical_prune_budget` must be 0 (off) or more but is {self.lexical_prune_budget}")
         if self.fusion not in ("relative", "rrf"):
             raise ValueError(f"`fusion` must be 'relative' or 'rrf' but is {self.fusion!r}")
         if not 0.0 <= self.fusion_dense_weight <= 1.0:
