@@ -112,6 +112,7 @@ class KnowledgeSettings:
             index_type=_env("INKSTONE_INDEX_TYPE", "auto"),
             index_threshold=int(_env("INKSTONE_INDEX_THRESHOLD", "100000")),
             index_nprobe=int(_env("INKSTONE_INDEX_NPROBE", "48")),
+            lexical_prune_budget=int(_env("INKSTONE_LEXICAL_PRUNE_BUDGET", "20000")),
             fusion=_env("INKSTONE_FUSION", "relative"),
             fusion_dense_weight=float(_env("INKSTONE_FUSION_DENSE_WEIGHT", "0.4")),
         )
