@@ -192,8 +192,12 @@ class KnowledgeBase:
     def _differences(self, conn) -> tuple[np.ndarray, np.ndarray]:
         """Chunk ids in SQL and not in the index, and in the index and not in SQL."""
         if self._index_max_id is not None:
-            # Ids only grow, so chunks added since the last look are those past the largest id
-            # seen; if the count then agrees, nothing was removed and no id compare is needed.
+            # New chunks get ids past the largest one seen (PostgreSQL's sequence never goes
+            # back; SQLite reuses ids only after its largest rows were deleted, and a deletion
+            # here takes the full compare below, which resets the mark). If the count then
+            # agrees, nothing was removed and no id compare is needed. Like the full compare,
+            # this cannot see another process delete the newest chunks and SQLite hand their
+            # ids to as many new ones in between two looks.
             new = np.fromiter(conn.execute(select(Chunk.id).where(
                 Chunk.id > self._index_max_id)).scalars(), dtype=np.int64)
             count = conn.execute(select(func.count(Chunk.id))).scalar_one()
