@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "reindex":
             count = kb.reindex(reembed=args.reembed, progress=_progress_printer(sys.stderr))
-            print(f"indexed {count} chunks ({settings.index_type})")
+            print(f"indexed {count} chunks ({settings.index_type}: {kb.index().structure})")
             return 0
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -88,6 +88,8 @@ class KnowledgeBase:
         self.settings = settings
         self._index: VectorIndex | None = None
         self._index_revision = -1
+        self._index_max_id: int | None = None  # largest chunk id the index has seen in SQL
+        self._index_dirty = False  # changed since the file was last written
         self._index_lock = threading.RLock()
         self._executor: ThreadPoolExecutor | None = None
         apply_migrations(engine, KNOWLEDGE_MIGRATIONS)
@@ -104,6 +106,7 @@ class KnowledgeBase:
         return cls(engine, embedder, settings, check_model=check_model)
 
     def close(self) -> None:
+        self.save_index()
         if self._executor is not None:
             self._executor.shutdown(wait=True)
         self.engine.dispose()
@@ -138,22 +141,30 @@ class KnowledgeBase:
 
     # --- the vector index -------------------------------------------------------------------
 
-    def index(self) -> VectorIndex:
+    def _new_index(self, dim: int) -> VectorIndex:
+        return VectorIndex(dim, self.settings.index_type, threshold=self.settings.index_threshold,
+                           nprobe=self.settings.index_nprobe)
+
+    def index(self, *, save: bool = True) -> VectorIndex:
         """The vector index, loaded and checked against SQL (repaired if they disagree)."""
         with self._index_lock:
             if self._index is None:
                 with self.engine.connect() as conn:
                     dim = self._state(conn).embedding_dim
-                index = VectorIndex(dim or self.embedder.dim, self.settings.index_type)
+                index = self._new_index(dim or self.embedder.dim)
                 index.load(self.settings.index_path)
                 self._index = index
-            self.refresh()
+                self._index_max_id = None
+            self.refresh(save=save)
             return self._index
 
-    def refresh(self) -> bool:
+    def refresh(self, *, save: bool = True) -> bool:
         """Bring the vector index in line with SQL if another writer (or a crash) moved SQL on.
 
-        Cheap when nothing changed (one row read). Returns True when the index changed.
+        Cheap when nothing changed (one row read), and when chunks were only added (the new ids
+        and a count); otherwise every id is compared. Returns True when the index changed; with
+        ``save`` False the file is written later (:meth:`save_index`), since at a million
+        chunks each write is over a gigabyte.
         """
         with self._index_lock:
             if self._index is None:
@@ -162,30 +173,72 @@ class KnowledgeBase:
                 revision = self._state(conn).revision
                 if revision == self._index_revision:
                     return False
-                sql_ids = np.fromiter(conn.execute(select(Chunk.id)).scalars(), dtype=np.int64)
-                index_ids = self._index.ids()
-                missing = np.setdiff1d(sql_ids, index_ids)
-                extra = np.setdiff1d(index_ids, sql_ids)
+                missing, extra = self._differences(conn)
                 if len(extra) and not self._index.supports_remove:
                     self._index.reset()
-                    missing, extra = sql_ids, extra[:0]
+                    missing = np.fromiter(conn.execute(select(Chunk.id)).scalars(), dtype=np.int64)
+                    extra = extra[:0]
                 self._index.remove(extra)
                 self._add_stored_vectors(conn, missing)
                 self._index_revision = revision
             changed = bool(len(missing) or len(extra))
             if changed:
                 log.info("vector index repaired from SQL: +%d -%d", len(missing), len(extra))
-                self._index.save(self.settings.index_path)
+                self._index_dirty = True
+                if save:
+                    self.save_index()
             return changed
 
+    def _differences(self, conn) -> tuple[np.ndarray, np.ndarray]:
+        """Chunk ids in SQL and not in the index, and in the index and not in SQL."""
+        if self._index_max_id is not None:
+            # New chunks get ids past the largest one seen (PostgreSQL's sequence never goes
+            # back; SQLite reuses ids only after its largest rows were deleted, and a deletion
+            # here takes the full compare below, which resets the mark). If the count then
+            # agrees, nothing was removed and no id compare is needed. Like the full compare,
+            # this cannot see another process delete the newest chunks and SQLite hand their
+            # ids to as many new ones in between two looks.
+            new = np.fromiter(conn.execute(select(Chunk.id).where(
+                Chunk.id > self._index_max_id)).scalars(), dtype=np.int64)
+            count = conn.execute(select(func.count(Chunk.id))).scalar_one()
+            if count == len(self._index) + len(new):
+                if len(new):
+                    self._index_max_id = int(new.max())
+                return new, new[:0]
+        sql_ids = np.fromiter(conn.execute(select(Chunk.id)).scalars(), dtype=np.int64)
+        index_ids = self._index.ids()
+        self._index_max_id = int(sql_ids.max()) if len(sql_ids) else 0
+        return np.setdiff1d(sql_ids, index_ids), np.setdiff1d(index_ids, sql_ids)
+
+    def save_index(self) -> None:
+        """Write the vector index file if it changed since it was last written."""
+        with self._index_lock:
+            if self._index is not None and self._index_dirty:
+                self._index.save(self.settings.index_path)
+                self._index_dirty = False
+
     def _add_stored_vectors(self, conn, ids: np.ndarray) -> None:
+        """Read the stored embeddings of ``ids`` and add them to the index in one call, so an
+        ``auto`` index that crosses its threshold trains its IVF centroids on all of them."""
+        if not len(ids):
+            return
+        found_ids = np.empty(len(ids), dtype=np.int64)
+        vectors = None
+        found = 0
         for start in range(0, len(ids), 5000):
             batch = [int(i) for i in ids[start : start + 5000]]
             rows = conn.execute(select(Chunk.id, Chunk.embedding).where(Chunk.id.in_(batch))).all()
-            if rows:
-                vectors = np.frombuffer(b"".join(r.embedding for r in rows), dtype=np.float32)
-                self._index.add(np.array([r.id for r in rows], dtype=np.int64),
-                                vectors.reshape(len(rows), -1))
+            if not rows:
+                continue
+            block = np.frombuffer(b"".join(r.embedding for r in rows), dtype=np.float32)
+            block = block.reshape(len(rows), -1)
+            if vectors is None:
+                vectors = np.empty((len(ids), block.shape[1]), dtype=np.float32)
+            found_ids[found : found + len(rows)] = [r.id for r in rows]
+            vectors[found : found + len(rows)] = block
+            found += len(rows)
+        if found:
+            self._index.add(found_ids[:found], vectors[:found])
 
     # --- collections ------------------------------------------------------------------------
 
@@ -374,6 +427,7 @@ class KnowledgeBase:
             if sum(len(p.chunks) for _, p in pending) >= _EMBED_GROUP:
                 flush()
         flush()
+        self.save_index()
         return outcomes  # type: ignore[return-value]
 
     def _find_duplicate(self, collection_id: int, sha256: str) -> str | None:
@@ -434,8 +488,9 @@ class KnowledgeBase:
                 continue
             yield position, FileOutcome(prepared.file.name, "added", "", document_id, n)
         # One mechanism keeps FAISS in step with SQL for every writer, this process or another:
-        # the refresh adds the vectors just committed (read back from SQL) and saves the file.
-        self.index()
+        # the refresh adds the vectors just committed (read back from SQL); add_files saves the
+        # file once at the end.
+        self.index(save=False)
 
     def _write_document(self, collection_id: int, prepared: PreparedDocument,
                         texts: list[str], vectors: np.ndarray) -> int:
@@ -509,7 +564,8 @@ class KnowledgeBase:
 
     def _lexical(self, query: str, k: int, collection_ids: list[int] | None):
         with self.engine.connect() as conn:
-            return lexical.search(conn, query, k, collection_ids)
+            return lexical.search(conn, query, k, collection_ids,
+                                  prune_budget=self.settings.lexical_prune_budget)
 
     def _pool(self) -> ThreadPoolExecutor:
         with self._index_lock:
@@ -547,11 +603,13 @@ class KnowledgeBase:
             with self.engine.connect() as conn:
                 dim = self._state(conn).embedding_dim or self.embedder.dim
                 ids = np.fromiter(conn.execute(select(Chunk.id)).scalars(), dtype=np.int64)
-                index = VectorIndex(dim, self.settings.index_type)
+                index = self._new_index(dim)
                 self._index = index
                 self._add_stored_vectors(conn, ids)
                 self._index_revision = self._state(conn).revision
-            index.save(self.settings.index_path)
+                self._index_max_id = int(ids.max()) if len(ids) else 0
+            self._index_dirty = True
+            self.save_index()
             return len(index)
 
     def _reembed(self, progress: ProgressCallback | None) -> None:
@@ -587,5 +645,7 @@ class KnowledgeBase:
             state = self._state(conn)
         return {"documents": documents, "chunks": chunks,
                 "indexed_vectors": len(self._index) if self._index is not None else None,
-                "index_type": self.settings.index_type, "embedding_model": self.embedder.model_id,
+                "index_type": self.settings.index_type,
+                "index_structure": self._index.structure if self._index is not None else None,
+                "embedding_model": self.embedder.model_id,
                 "embedding_dim": state.embedding_dim, "revision": state.revision}

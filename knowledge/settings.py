@@ -12,6 +12,10 @@ def _env(name: str, default: str) -> str:
     return value or default
 
 
+# The vector index structures (knowledge.vector_index.KINDS, repeated so settings need no faiss).
+INDEX_TYPES = ("auto", "flat", "ivf", "hnsw")
+
+
 @dataclass(frozen=True)
 class KnowledgeSettings:
     # Where the SQLite file, the FAISS index and (later) generated images live.
@@ -32,12 +36,22 @@ class KnowledgeSettings:
     # A single file's parser gets this long and this much memory; bombs and hangs are cut off.
     parse_timeout_s: float = 120.0
     parse_memory_mb: int = 2048
-    # "flat" is exact and fine to a few hundred thousand chunks; "hnsw" is approximate and
-    # scales further, rebuilt from the stored embeddings when documents are removed.
-    index_type: str = "flat"
+    # "auto" is exact ("flat") below index_threshold chunks and approximate ("ivf") above it;
+    # "flat", "ivf" and "hnsw" force one structure (hnsw is rebuilt from the stored embeddings
+    # when documents are removed). See knowledge/vector_index.py and docs/BENCHMARKS.md.
+    index_type: str = "auto"
+    # Where "auto" turns approximate: a flat scan of 100k chunks takes ~6 ms on one core, of
+    # 1M ~94 ms (measured in docs/BENCHMARKS.md).
+    index_threshold: int = 100_000
+    # IVF groups read per query: recall against exact search >= 0.95 at 1M (docs/BENCHMARKS.md).
+    index_nprobe: int = 48
     # Chunks per model forward pass. On a 2-core CPU, 16 was fastest for all-MiniLM-L6-v2
     # (bigger batches pad more and ran slower; see docs/BENCHMARKS.md).
     embed_batch_size: int = 16
+    # Lexical search ranks at most about this many chunks: past it, a query's commonest terms
+    # are dropped (knowledge.lexical.prune_terms), since long posting lists cost time and weigh
+    # little in BM25. 0 turns it off. A small library never reaches it.
+    lexical_prune_budget: int = 20_000
     # How many retrieved candidates each of dense and lexical search contributes to fusion.
     fusion_candidates: int = 50
     # Hybrid fusion: "relative" (min-max normalised scores, weighted) or "rrf" (reciprocal rank).
@@ -47,8 +61,16 @@ class KnowledgeSettings:
     fusion_dense_weight: float = 0.4
 
     def __post_init__(self) -> None:
-        if self.index_type not in ("flat", "hnsw"):
-            raise ValueError(f"`index_type` must be 'flat' or 'hnsw' but is {self.index_type!r}")
+        if self.index_type not in INDEX_TYPES:
+            raise ValueError(f"`index_type` must be one of {', '.join(INDEX_TYPES)} "
+                             f"but is {self.index_type!r}")
+        if self.index_threshold < 1:
+            raise ValueError(f"`index_threshold` must be at least 1 but is {self.index_threshold}")
+        if self.index_nprobe < 1:
+            raise ValueError(f"`index_nprobe` must be at least 1 but is {self.index_nprobe}")
+        if self.lexical_prune_budget < 0:
+            raise ValueError(
+                f"`lexical_prune_budget` must be 0 (off) or more but is {self.lexical_prune_budget}")
         if self.fusion not in ("relative", "rrf"):
             raise ValueError(f"`fusion` must be 'relative' or 'rrf' but is {self.fusion!r}")
         if not 0.0 <= self.fusion_dense_weight <= 1.0:
@@ -87,7 +109,10 @@ class KnowledgeSettings:
             max_upload_mb=int(_env("INKSTONE_MAX_UPLOAD_MB", "50")),
             parse_timeout_s=float(_env("INKSTONE_PARSE_TIMEOUT_S", "120")),
             parse_memory_mb=int(_env("INKSTONE_PARSE_MEMORY_MB", "2048")),
-            index_type=_env("INKSTONE_INDEX_TYPE", "flat"),
+            index_type=_env("INKSTONE_INDEX_TYPE", "auto"),
+            index_threshold=int(_env("INKSTONE_INDEX_THRESHOLD", "100000")),
+            index_nprobe=int(_env("INKSTONE_INDEX_NPROBE", "48")),
+            lexical_prune_budget=int(_env("INKSTONE_LEXICAL_PRUNE_BUDGET", "20000")),
             fusion=_env("INKSTONE_FUSION", "relative"),
             fusion_dense_weight=float(_env("INKSTONE_FUSION_DENSE_WEIGHT", "0.4")),
         )

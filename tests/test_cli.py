@@ -47,7 +47,7 @@ def test_add_search_list_remove_reindex(tmp_path, make_file):
     missing = run(data, "remove", doc_id)
     assert missing.returncode == 2 and "no document" in missing.stderr
 
-    (data / "index" / "chunks-flat.faiss").unlink()
+    (data / "index" / "chunks-auto.faiss").unlink()
     reindexed = run(data, "reindex")
     assert reindexed.returncode == 0 and "indexed 1 chunks" in reindexed.stdout
 
