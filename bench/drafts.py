@@ -1,7 +1,7 @@
 """Write drafts from real documents with the configured models and print them in full.
 
     python -m bench.drafts --add ../shared/data/docs/html/google-sre-book_source.html \\
-        "Write a 200-word blog post on the four golden signals of monitoring"
+        --write "Write a 200-word blog post on the four golden signals of monitoring"
 
 Adds the files to a knowledge base in ``--data-dir`` (a temporary folder by default; an
 existing one is reused as it is), then writes each request with ``--seed`` and prints the
@@ -22,7 +22,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("requests", nargs="+", help="what to write, one draft each")
+    parser.add_argument("--write", action="append", required=True, dest="requests",
+                        help="what to write (repeat for more drafts)")
     parser.add_argument("--add", nargs="*", type=Path, default=[], help="documents to add first")
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--seed", type=int, default=1)
