@@ -42,11 +42,7 @@ Embed = Callable[[list[str]], np.ndarray]
 # Weights of the relevance blend (dense cosine to the query, share of the query's terms, the
 # passage's fused retrieval score). all-MiniLM-L6-v2 reads English only, so Chinese leans on
 # the lexical signals.
-WEIGHTS = {"en": (0.45, 0.20, 0.35), "zh": (0.15, 0.50, 0.35)}
-# A passage whose fused retrieval score is below this share of the best one's is used only when
-# the better passages cannot fill the draft: a draft citing fewer, stronger passages is more
-# often right (bench.grounding: citation precision).
-WEAK_PASSAGE = 0.6
+WEIGHTS = {"en": (0.55, 0.25, 0.20), "zh": (0.15, 0.55, 0.30)}
 # A model's edit of a sentence may stand only if nearly all its words come from the source
 # sentence and it keeps most of the source's words; a framing line (introduction, close) only
 # if most of its words come from the title, headings and chosen sentences. Set on SmolLM2's
@@ -215,10 +211,6 @@ def select(brief: Brief, pool: list[SourceSentence], passages: Sequence[Passage]
     or ``limit`` sentences; ``exclude``: keys of sentences already in the draft. A ``seed``
     nudges near-equal sentences (Regenerate picks others; one seed always picks the same)."""
     pool = [s for s in pool if s.key not in exclude]
-    top = max((p.score for p in passages), default=0.0)
-    strong = [s for s in pool if passages[s.passage - 1].score >= WEAK_PASSAGE * top]
-    if sum(_words(s.text, "zh" if brief.language == "zh" else "en") for s in strong) >= target:
-        pool = strong
     if not pool:
         return []
     language = "zh" if brief.language == "zh" else "en"
@@ -477,7 +469,8 @@ class Composer:
         then one :class:`Composed`."""
         language = "zh" if brief.language == "zh" else "en"
         pool = candidates(passages, language)
-        target = brief.max_words or brief.target_words
+        # the title, introduction, headings and close take about this many words of the length
+        target = max(40, (brief.max_words or brief.target_words) - (30 if language == "en" else 40))
         limit = brief.bullet_count or None
         if brief.form == "social_post":
             target, limit = (100 if language == "zh" else 35), 2
