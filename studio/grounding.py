@@ -125,8 +125,10 @@ class GroundingReport:
 
     @property
     def grounded(self) -> bool:
-        """At least one sentence rests on a source."""
-        return any(f.status in (SUPPORTED, PARTIAL) for f in self.findings)
+        """At least half of the draft's claims (and at least one) rest, wholly or partly, on a
+        source; a draft below that is reported as not resting on its sources."""
+        resting = sum(f.status in (SUPPORTED, PARTIAL) for f in self.claims)
+        return resting >= 1 and resting >= len(self.claims) / 2
 
 
 class Scorer(Protocol):

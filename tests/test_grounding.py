@@ -194,3 +194,10 @@ def test_the_studio_takes_its_judge_from_the_settings(tiny_nli_model, tiny_gener
     judged = build_studio(Settings(knowledge=knowledge, grounding_judge=tiny_nli_model), generator=tiny_generator)
     assert plain.judge is lexical_scorer and isinstance(judged.judge, CrossEncoderJudge)
     plain.kb.close(), judged.kb.close()
+
+
+def test_a_draft_mostly_resting_on_nothing_is_not_grounded():
+    invented = " ".join(f"Pirates buried treasure number {n} on a sunny island." for n in range(3))
+    mostly = check("Latency is the time it takes to service a request. " + invented, [SRE])
+    assert mostly.count(SUPPORTED) == 1 and not mostly.grounded
+    assert check("Latency is the time it takes to service a request. Pirates love gold.", [SRE]).grounded
