@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Callable, Iterator, Sequence
 
 import numpy as np
@@ -97,9 +97,6 @@ class Section:
 class Plan:
     title: str
     sections: list[Section]
-    intro: str = ""
-    close: str = ""
-    framing: list[str] = field(default_factory=list)  # lines that are framing, not claims
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ judge) can replace it.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
@@ -169,12 +170,18 @@ def content_terms(text: str) -> list[str]:
     return terms
 
 
+@functools.lru_cache(maxsize=8192)
+def _term_set(text: str) -> frozenset[str]:
+    # a check scores every sentence against the same spans: tokenise each span once
+    return frozenset(content_terms(text))
+
+
 def lexical_scorer(sentence: str, spans: Sequence[str]) -> list[float]:
     """Share of ``sentence``'s distinct content terms that occur in each span (model-free)."""
-    wanted = set(content_terms(sentence))
+    wanted = _term_set(sentence)
     if not wanted:
         return [0.0 for _ in spans]
-    return [len(wanted & set(content_terms(span))) / len(wanted) for span in spans]
+    return [len(wanted & _term_set(span)) / len(wanted) for span in spans]
 
 
 class CrossEncoderJudge:

@@ -44,19 +44,23 @@ def refusal_sink() -> gr.Markdown:
     return gr.Markdown(visible=False)
 
 
-def parse_seed(value, request=None) -> int | None:
-    """A seed typed by the writer: empty means "draw one" (a number field would send 0).
-
-    >>> parse_seed(""), parse_seed(" 42 "), parse_seed(7.0)
-    (None, 42, 7)
-    """
+def _whole_number(value, request, message: str) -> int | None:
     text = str(value if value is not None else "").strip()
     if not text:
         return None
     try:
         return int(float(text))
     except ValueError:
-        raise gr.Error(say(request, "msg.seed", value=text)) from None
+        raise gr.Error(say(request, message, value=text)) from None
+
+
+def parse_seed(value, request=None) -> int | None:
+    """A seed typed by the writer: empty means "draw one" (a number field would send 0).
+
+    >>> parse_seed(""), parse_seed(" 42 "), parse_seed(7.0)
+    (None, 42, 7)
+    """
+    return _whole_number(value, request, "msg.seed")
 
 
 def parse_id(value, request=None) -> int | None:
@@ -65,13 +69,7 @@ def parse_id(value, request=None) -> int | None:
     >>> parse_id(""), parse_id(" 12 "), parse_id(3)
     (None, 12, 3)
     """
-    text = str(value if value is not None else "").strip()
-    if not text:
-        return None
-    try:
-        return int(float(text))
-    except ValueError:
-        raise gr.Error(say(request, "msg.id_number", value=text)) from None
+    return _whole_number(value, request, "msg.id_number")
 
 
 def word_count(text: str) -> int:
