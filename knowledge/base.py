@@ -38,6 +38,11 @@ log = logging.getLogger(__name__)
 
 DEFAULT_COLLECTION = "default"
 SEARCH_MODES = ("hybrid", "dense", "lexical")
+# Longest search text, in characters: the studio's longest request (its default prompt limit),
+# so any query derived from a request the studio accepts still searches. The embedder reads only
+# the first 256 tokens (about 1,000 English characters); more feeds lexical search alone, which
+# took 3.6 s on an 800 KB query and about 0.1 s here.
+MAX_QUERY_CHARS = 8000
 # Chunks parsed ahead before one embedding pass: large enough that the model runs full
 # batches across many small files, small enough to show progress often.
 _EMBED_GROUP = 512
@@ -264,7 +269,7 @@ class KnowledgeBase:
         name = self._check_collection_name(name)
         with self._write() as conn, conn.begin():
             if conn.execute(select(Collection.id).where(Collection.name == name)).first():
-                raise InvalidQuery(f"A collection called {name!r} already exists")
+                raise InvalidQuery(f"A collection called {name!r} already exists", code="collection_exists", name=name)
             new_id = conn.execute(sa.insert(Collection).values(name=name, created_at=utcnow())
                                   .returning(Collection.id)).scalar_one()
         return CollectionInfo(new_id, name, 0)
@@ -273,18 +278,18 @@ class KnowledgeBase:
         new = self._check_collection_name(new)
         with self._write() as conn, conn.begin():
             if conn.execute(select(Collection.id).where(Collection.name == new)).first():
-                raise InvalidQuery(f"A collection called {new!r} already exists")
+                raise InvalidQuery(f"A collection called {new!r} already exists", code="collection_exists", name=new)
             done = conn.execute(sa.update(Collection).where(Collection.name == old)
                                 .values(name=new)).rowcount
         if not done:
-            raise NotFound(f"There is no collection called {old!r}")
+            raise NotFound(f"There is no collection called {old!r}", code="no_collection", name=old)
 
     def delete_collection(self, name: str) -> int:
         """Delete a collection and all its documents; returns how many documents went."""
         with self.engine.connect() as conn:
             collection_id = conn.execute(select(Collection.id).where(Collection.name == name)).scalar()
             if collection_id is None:
-                raise NotFound(f"There is no collection called {name!r}")
+                raise NotFound(f"There is no collection called {name!r}", code="no_collection", name=name)
             doc_ids = list(conn.execute(select(Document.id).where(
                 Document.collection_id == collection_id)).scalars())
         self._delete_documents(doc_ids, collection_id=collection_id)
@@ -296,7 +301,7 @@ class KnowledgeBase:
         if found is not None:
             return found
         if not create:
-            raise NotFound(f"There is no collection called {name!r}")
+            raise NotFound(f"There is no collection called {name!r}", code="no_collection", name=name)
         return conn.execute(sa.insert(Collection).values(name=name, created_at=utcnow())
                             .returning(Collection.id)).scalar_one()
 
@@ -310,7 +315,8 @@ class KnowledgeBase:
                                      .where(Collection.name.in_(list(names)))).all())
         unknown = [n for n in names if n not in rows]
         if unknown:
-            raise InvalidQuery(f"Unknown collection: {', '.join(map(repr, unknown))}")
+            raise InvalidQuery(f"Unknown collection: {', '.join(map(repr, unknown))}", code="unknown_collection",
+                               names=", ".join(unknown))
         return list(rows.values())
 
     # --- documents --------------------------------------------------------------------------
@@ -337,20 +343,20 @@ class KnowledgeBase:
     def document_text(self, document_id: int) -> str:
         text = self._one(Document.text, Document.id, document_id)
         if text is None:
-            raise NotFound(f"There is no document with id {document_id}")
+            raise NotFound(f"There is no document with id {document_id}", code="no_document", id=document_id)
         return text[0] or ""
 
     def chunk_text(self, chunk_id: int) -> str:
         text = self._one(Chunk.text, Chunk.id, chunk_id)
         if text is None:
-            raise NotFound(f"There is no passage with id {chunk_id}")
+            raise NotFound(f"There is no passage with id {chunk_id}", code="no_passage", id=chunk_id)
         return text[0]
 
     def remove_document(self, document_id: int) -> None:
         """Delete a document with its chunks, full-text rows and vectors."""
         found = self._one(Document.id, Document.id, document_id)
         if found is None:
-            raise NotFound(f"There is no document with id {document_id}")
+            raise NotFound(f"There is no document with id {document_id}", code="no_document", id=document_id)
         self._delete_documents([document_id])
 
     def _delete_documents(self, doc_ids: list[int], *, collection_id: int | None = None) -> None:
@@ -410,13 +416,14 @@ class KnowledgeBase:
                 loaded = load_file(path, name, self.settings)
                 duplicate = seen.get(loaded.sha256) or self._find_duplicate(collection_id, loaded.sha256)
                 if duplicate:
-                    outcomes[position] = FileOutcome(name, "duplicate", f"duplicate of {duplicate}")
+                    outcomes[position] = FileOutcome(name, "duplicate", f"duplicate of {duplicate}",
+                                                     code="duplicate", params={"of": duplicate})
                     counters["files"] += 1
                     counters["read"] += 1
                     continue
                 prepared = prepare(loaded, self.settings)
             except UnreadableFile as exc:
-                outcomes[position] = self._record_failure(collection_id, path, name, str(exc))
+                outcomes[position] = self._record_failure(collection_id, path, name, exc)
                 counters["files"] += 1
                 counters["read"] += 1
                 continue
@@ -443,7 +450,8 @@ class KnowledgeBase:
             Document.collection_id == collection_id, Document.name == name,
             Document.status == "failed"))
 
-    def _record_failure(self, collection_id: int, path: Path, name: str, message: str) -> FileOutcome:
+    def _record_failure(self, collection_id: int, path: Path, name: str, error: UnreadableFile) -> FileOutcome:
+        message = str(error)
         try:
             size = path.stat().st_size
         except OSError:
@@ -455,7 +463,7 @@ class KnowledgeBase:
                 file_type=PurePath(name).suffix.lstrip(".").lower()[:16] or "?",
                 size_bytes=size, sha256="", status="failed", error=message, chunk_count=0,
                 created_at=utcnow()))
-        return FileOutcome(name, "failed", message)
+        return FileOutcome(name, "failed", message, code=error.code, params=error.params)
 
     def _store(self, pending, collection_id, counters, report):
         """Embed the pending documents' chunks together, then write each in its own transaction."""
@@ -522,7 +530,11 @@ class KnowledgeBase:
         "lexical"; ``collections`` limits the search to those collection names.
         """
         if not isinstance(query, str) or not query.strip():
-            raise InvalidQuery("Type something to search for: the query is empty")
+            raise InvalidQuery("Type something to search for: the query is empty", code="query_empty")
+        if len(query) > MAX_QUERY_CHARS:
+            raise InvalidQuery(f"The search text is {len(query)} characters long; the limit is {MAX_QUERY_CHARS}. "
+                               "Search for a few words or a sentence.", code="query_too_long",
+                               length=len(query), limit=MAX_QUERY_CHARS)
         if not re.search(r"[^\W_]", query):
             # the embedder would still place "?!" somewhere and return arbitrary passages
             raise InvalidQuery(f"Nothing to search for in {query.strip()[:40]!r}: type some words")

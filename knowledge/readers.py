@@ -54,7 +54,8 @@ def file_type(name: str) -> str:
     if suffix not in FILE_TYPES:
         kinds = "TXT, Markdown, HTML, PDF or DOCX"
         shown = suffix or "no extension"
-        raise UnreadableFile(f"{name}: unsupported file type ({shown}); upload {kinds}")
+        raise UnreadableFile(f"{name}: unsupported file type ({shown}); upload {kinds}",
+                             code="file_unsupported", name=name, type=shown)
     return FILE_TYPES[suffix]
 
 
@@ -79,12 +80,14 @@ def _check_really_text(data: bytes, name: str) -> None:
     # A text reader happily "reads" a PDF or ZIP renamed to .txt; say what the file really is.
     suffix = PurePath(name).suffix
     if data.startswith(b"%PDF-"):
-        raise UnreadableFile(f"{name}: is a PDF file with a {suffix} name; rename it to .pdf")
+        raise UnreadableFile(f"{name}: is a PDF file with a {suffix} name; rename it to .pdf",
+                             code="file_is_pdf", name=name, suffix=suffix)
     if data.startswith(b"PK\x03\x04"):
-        raise UnreadableFile(f"{name}: is a ZIP or Office file, not text; save it as .docx or text")
+        raise UnreadableFile(f"{name}: is a ZIP or Office file, not text; save it as .docx or text",
+                             code="file_is_zip", name=name)
     for signature, what in _SIGNATURES:
         if data.startswith(signature):
-            raise UnreadableFile(f"{name}: is {what}, not text")
+            raise UnreadableFile(f"{name}: is {what}, not text", code="file_binary", name=name)
 
 
 def _decode_text_file(data: bytes, name: str, declared: str | None = None) -> str:
@@ -94,7 +97,7 @@ def _decode_text_file(data: bytes, name: str, declared: str | None = None) -> st
     sample = text[:65536]
     noise = sum(1 for ch in sample if ch == "\ufffd" or (ord(ch) < 32 and ch not in "\t\n\r\x0c\x0b"))
     if sample and noise > len(sample) / 100:
-        raise UnreadableFile(f"{name}: is a binary file, not text")
+        raise UnreadableFile(f"{name}: is a binary file, not text", code="file_binary", name=name)
     return text
 
 
@@ -308,8 +311,10 @@ def read_pdf(data: bytes, name: str) -> ParsedDocument:
         message = str(exc).lower()
         if "password" in message:
             raise UnreadableFile(
-                f"{name}: is encrypted; remove the password and upload it again") from None
-        raise UnreadableFile(f"{name}: is damaged or not a PDF ({exc})") from None
+                f"{name}: is encrypted; remove the password and upload it again",
+                code="file_encrypted", name=name) from None
+        raise UnreadableFile(f"{name}: is damaged or not a PDF ({exc})", code="file_damaged",
+                             name=name) from None
     try:
         title = (pdf.get_metadata_dict(skip_empty=True).get("Title") or "").strip()
         blocks = []
@@ -326,7 +331,8 @@ def read_pdf(data: bytes, name: str) -> ParsedDocument:
         pdf.close()
     if pages and not blocks:
         raise UnreadableFile(
-            f"{name}: has no text layer (it looks scanned); run OCR on it and upload the result")
+            f"{name}: has no text layer (it looks scanned); run OCR on it and upload the result",
+            code="file_scanned", name=name)
     return ParsedDocument(title=title or PurePath(name).stem, blocks=blocks, pages=pages)
 
 
@@ -346,20 +352,23 @@ def read_docx(data: bytes, name: str) -> ParsedDocument:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
-        raise UnreadableFile(f"{name}: is damaged or not a DOCX file (not a ZIP archive)") from None
+        raise UnreadableFile(f"{name}: is damaged or not a DOCX file (not a ZIP archive)",
+                             code="file_damaged", name=name) from None
     with archive:
         infos = archive.infolist()
         expanded = sum(i.file_size for i in infos)
         if expanded > _DOCX_MAX_EXPANDED or expanded > _DOCX_MAX_RATIO * max(len(data), 1) + 10**7:
             raise UnreadableFile(f"{name}: expands to {expanded // 2**20} MB; refusing a "
-                                 "decompression bomb")
+                                 "decompression bomb", code="file_bomb", name=name)
         names = {i.filename for i in infos}
         if "EncryptedPackage" in names or "word/document.xml" not in names:
-            raise UnreadableFile(f"{name}: is encrypted or not a Word document")
+            raise UnreadableFile(f"{name}: is encrypted or not a Word document", code="file_encrypted",
+                                 name=name)
     try:
         document = docx.Document(io.BytesIO(data))
     except Exception as exc:  # python-docx raises many kinds for broken packages
-        raise UnreadableFile(f"{name}: is damaged ({type(exc).__name__}: {exc})") from None
+        raise UnreadableFile(f"{name}: is damaged ({type(exc).__name__}: {exc})", code="file_damaged",
+                             name=name) from None
 
     blocks: list[Block] = []
     headings: list[tuple[int, str]] = []

@@ -218,10 +218,11 @@ class WriterKnowledge:
     def _need(self, collection: str, role: str) -> None:
         have = self._roles().get(collection)
         if have is None:
-            raise NotFound(f"There is no collection called {collection!r}")
+            raise NotFound(f"There is no collection called {collection!r}", code="no_collection", name=collection)
         if ROLES.index(have) < ROLES.index(role):
             raise UserError(f"Collection {collection!r} is shared with you read-only"
-                            if have == "read" else f"Only the owner of {collection!r} can do that")
+                            if have == "read" else f"Only the owner of {collection!r} can do that",
+                            code="read_only" if have == "read" else "owner_only", name=collection)
 
     # --- collections ------------------------------------------------------------------------
 
@@ -262,7 +263,7 @@ class WriterKnowledge:
     def documents(self, collection: str | None = None):
         roles = self._roles()
         if collection is not None and collection not in roles:
-            raise NotFound(f"There is no collection called {collection!r}")
+            raise NotFound(f"There is no collection called {collection!r}", code="no_collection", name=collection)
         return [d for d in self._kb.documents(collection) if d.collection in roles]
 
     def _collection_of(self, column, value) -> str | None:
@@ -277,18 +278,18 @@ class WriterKnowledge:
     def remove_document(self, document_id: int) -> None:
         collection = self._collection_of(Document.id, document_id)
         if collection is None or collection not in self._roles():
-            raise NotFound(f"There is no document with id {document_id}")
+            raise NotFound(f"There is no document with id {document_id}", code="no_document", id=document_id)
         self._need(collection, "write")
         self._kb.remove_document(document_id)
 
     def document_text(self, document_id: int) -> str:
         if self._collection_of(Document.id, document_id) not in self._roles():
-            raise NotFound(f"There is no document with id {document_id}")
+            raise NotFound(f"There is no document with id {document_id}", code="no_document", id=document_id)
         return self._kb.document_text(document_id)
 
     def chunk_text(self, chunk_id: int) -> str:
         if self._collection_of(Chunk.id, chunk_id) not in self._roles():
-            raise NotFound(f"There is no passage with id {chunk_id}")
+            raise NotFound(f"There is no passage with id {chunk_id}", code="no_passage", id=chunk_id)
         return self._kb.chunk_text(chunk_id)
 
     def add_files(self, files: Sequence[str | Path | tuple[str | Path, str]], collection: str, **options):

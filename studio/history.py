@@ -141,7 +141,7 @@ class History:
             with self.engine.connect() as conn:
                 row = conn.execute(self._mine(GENERATIONS.select().where(GENERATIONS.c.id == generation_id))).first()
         if row is None:
-            raise NotFound(f"There is no generation with id {generation_id}")
+            raise NotFound(f"There is no generation with id {generation_id}", code="no_generation", id=generation_id)
         return _record(row)
 
     def list(self, *, kind: str | None = None, limit: int = 100) -> list[GenerationRecord]:
@@ -192,7 +192,7 @@ class History:
                          .values(parent_id=None))
             deleted = conn.execute(GENERATIONS.delete().where(GENERATIONS.c.id == generation_id)).rowcount
         if not deleted:
-            raise NotFound(f"There is no generation with id {generation_id}")
+            raise NotFound(f"There is no generation with id {generation_id}", code="no_generation", id=generation_id)
 
 
 def _record(row) -> GenerationRecord:

@@ -72,6 +72,7 @@ class Settings:
                 max_prompt_chars=int(os.environ.get("INKSTONE_MAX_PROMPT_CHARS", "8000")),
                 max_new_tokens=int(os.environ.get("INKSTONE_MAX_NEW_TOKENS", "1024")),
                 max_concurrent_generations=int(os.environ.get("INKSTONE_MAX_CONCURRENT_GENERATIONS", "1")),
+                max_concurrent_images=int(os.environ.get("INKSTONE_MAX_CONCURRENT_IMAGES", "1")),
             ),
         )
         values.update({k: v for k, v in overrides.items() if v is not None})

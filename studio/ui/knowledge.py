@@ -6,8 +6,9 @@ import gradio as gr
 
 from knowledge import DEFAULT_COLLECTION
 from studio.pipeline import Studio
-from studio.ui.common import parse_id, refusal_sink, user_error, writer_studio
-from studio.ui.i18n import headers, say, t, table
+from studio.ui.common import parse_id, refusal_sink, whole, writer_studio
+from studio.ui.handling import handler
+from studio.ui.i18n import headers, reason, say, t, table
 
 FILE_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"]
 
@@ -34,6 +35,16 @@ def readable_size(size: int) -> str:
     return f"{size / 1024**2:.1f} MB"
 
 
+def outcome_reason(request, outcome) -> str:
+    """Why a file was refused (or what it duplicates), in the page's language, without the
+    file name the report's first column already shows."""
+    text = reason(request, outcome.code, outcome.params, outcome.message)
+    for separator in (": ", "："):
+        if text.startswith(outcome.name + separator):
+            return text[len(outcome.name) + len(separator):]
+    return text
+
+
 def collection_names(studio: Studio) -> list[str]:
     return [c.name for c in studio.kb.collections()] or [studio.kb.default_collection]
 
@@ -46,6 +57,7 @@ def knowledge_tab(studio: Studio) -> dict:
         return (gr.update(choices=names, value=selected if selected in names else names[0]),
                 documents_table(s, request))
 
+    @handler
     def upload(files, collection, request: gr.Request, progress=gr.Progress()):
         s = writer_studio(studio, request)
         if not files:
@@ -58,31 +70,26 @@ def knowledge_tab(studio: Studio) -> dict:
                                         files_total=p.files_total, chunks_done=p.chunks_embedded,
                                         chunks_total=p.chunks_total))
 
-        try:
-            outcomes = s.kb.add_files([(f, f.rsplit("/", 1)[-1]) for f in files],
-                                      collection or s.kb.default_collection, progress=show)
-        except Exception as exc:
-            raise user_error(exc) from None
-        rows = [[o.name, say(request, f"outcome.{o.status}"), o.chunks or "", o.reason] for o in outcomes]
+        outcomes = s.kb.add_files([(f, f.rsplit("/", 1)[-1]) for f in files],
+                                  collection or s.kb.default_collection, progress=show)
+        rows = [[o.name, say(request, f"outcome.{o.status}"), o.chunks or "", outcome_reason(request, o)]
+                for o in outcomes]
         # the file box empties: the batch is in (or reported), not waiting to be sent again
         return table(request, "report", rows), *refreshed(s, request, collection), None
 
+    @handler
     def create(name, request: gr.Request):
         s = writer_studio(studio, request)
-        try:
-            created = s.kb.create_collection(name)
-        except Exception as exc:
-            raise user_error(exc) from None
+        created = s.kb.create_collection(name)
         return refreshed(s, request, created.name)
 
+    @handler
     def rename(old, new, request: gr.Request):
         s = writer_studio(studio, request)
-        try:
-            s.kb.rename_collection(old, new)
-        except Exception as exc:
-            raise user_error(exc) from None
+        s.kb.rename_collection(old, new)
         return refreshed(s, request, new.strip())
 
+    @handler
     def ask_delete(name, request: gr.Request):
         """Say what deleting ``name`` takes with it and show the confirm buttons."""
         s = writer_studio(studio, request)
@@ -91,51 +98,44 @@ def knowledge_tab(studio: Studio) -> dict:
             raise gr.Error(say(request, "msg.no_collection", name=name))
         return gr.update(visible=True), say(request, "msg.confirm_delete", name=name, count=found.documents)
 
+    @handler
     def delete_collection(name, request: gr.Request):
         s = writer_studio(studio, request)
-        try:
-            count = s.kb.delete_collection(name)
-        except Exception as exc:
-            raise user_error(exc) from None
+        count = s.kb.delete_collection(name)
         gr.Info(say(request, "msg.collection_deleted", name=name, count=count))
         return *refreshed(s, request), gr.update(visible=False)
 
+    @handler
     def share(name, user, access, request: gr.Request):
         s = writer_studio(studio, request)
         if not hasattr(s.kb, "share_collection"):
             raise gr.Error(say(request, "msg.sharing_off"))
-        try:
-            s.kb.share_collection(name, (user or "").strip(), access)
-        except Exception as exc:
-            raise user_error(exc) from None
+        s.kb.share_collection(name, (user or "").strip(), access)
         gr.Info(say(request, "msg.shared", name=name, user=user, access=access) if access != "none"
                 else say(request, "msg.unshared", name=name, user=user))
 
+    @handler
     def remove(doc_id, request: gr.Request):
         s = writer_studio(studio, request)
         number = parse_id(doc_id, request)
         if number is None:
             raise gr.Error(say(request, "msg.doc_id_first"))
-        try:
-            s.kb.remove_document(number)
-        except Exception as exc:
-            raise user_error(exc) from None
+        s.kb.remove_document(number)
         return documents_table(s, request)
 
+    @handler
     def reindex(request: gr.Request, progress=gr.Progress()):
         s = writer_studio(studio, request)
         count = s.kb.reindex()
         gr.Info(say(request, "msg.reindexed", count=count))
         return documents_table(s, request)
 
+    @handler
     def search(query, k, collection, request: gr.Request):
         s = writer_studio(studio, request)
-        try:
-            # a new writer's knowledge base has no collection yet, not even the one shown
-            scope = [collection] if collection and s.kb.collections() else None
-            passages = s.kb.search(query, k=int(k), collections=scope)
-        except Exception as exc:
-            raise user_error(exc) from None
+        # a new writer's knowledge base has no collection yet, not even the one shown
+        scope = [collection] if collection and s.kb.collections() else None
+        passages = s.kb.search(query or "", k=whole(k, "k", request), collections=scope)
         if not passages:
             return table(request, "results", [["", "", "", say(request, "msg.no_passages") + say(request, "kb.empty")]])
         return table(request, "results", [[i, f"{p.score:.3f}", p.location, p.text]
@@ -180,6 +180,7 @@ def knowledge_tab(studio: Studio) -> dict:
     # events show no progress, and the upload checks its input before it starts.
     quiet = {"show_progress_on": [sink]}
 
+    @handler
     def check_files(files, request: gr.Request):
         if not files:
             raise gr.Error(say(request, "msg.choose_files"))

@@ -7,6 +7,7 @@ import gradio as gr
 
 from studio.overview import Overview, overview
 from studio.pipeline import Studio
+from studio.ui.handling import handler
 from studio.ui.i18n import say, t
 
 
@@ -31,6 +32,7 @@ def summary_markdown(view: Overview, request) -> str:
 def system_tab(studio: Studio) -> gr.Tab:
     """Lay out and wire the tab; returns it so the page can refresh it when it is opened."""
 
+    @handler
     def system_status(request: gr.Request):
         return studio.system_status(), studio.ops.prometheus(), summary_markdown(overview(studio), request)
 
