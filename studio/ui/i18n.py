@@ -282,8 +282,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "system.errors": ("Errors in the last hour: **{count}**", "过去一小时的错误：**{count}** 个"),
 }
 
-# Reasons from knowledge/ and studio/ by their code (knowledge.errors.UserError.code); the English
-# column is the page's wording of the same reason the domain code raises.
+# Reasons from knowledge/ and studio/ by their code (knowledge.errors.UserError.code). The English
+# column is the gist of what the domain code says; English pages show the domain's own words.
 REASONS: dict[str, tuple[str, str]] = {
     "file_unsupported": ("{name}: unsupported file type ({type}); upload TXT, Markdown, HTML, PDF or DOCX",
                          "{name}：不支持的文件类型（{type}）；请上传 TXT、Markdown、HTML、PDF 或 DOCX"),
@@ -390,20 +390,22 @@ def field_label(request, name: str) -> str:
 
 
 def reason(request, code: str, params: dict, english: str) -> str:
-    """A reason from knowledge/ or studio/ in the page's language: by ``code`` from REASONS,
-    filled with ``params``; ``english`` (the error's own text) for a code not there, or when
-    the page is English and the code is unknown.
+    """A reason from knowledge/ or studio/ in the page's language: on an English page the
+    error's own text ``english`` (it may carry detail, such as the parser's words, that the
+    table leaves out); on another, REASONS' words for ``code`` filled with ``params``, or
+    ``english`` for a code not there.
 
     >>> reason(None, "file_empty", {"name": "a.txt"}, "a.txt: is empty (0 bytes)")
     'a.txt: is empty (0 bytes)'
     """
+    column = language(request)
     words = REASONS.get(code)
-    if words is None:
+    if column == 0 or words is None:
         return english
     values = dict(params)
     if "field" in values:
         values["field"] = field_label(request, str(values["field"]))
     try:
-        return words[language(request)].format(**values)
+        return words[column].format(**values)
     except (KeyError, IndexError, ValueError):  # a reason whose values changed: its own words
         return english
