@@ -53,3 +53,32 @@ def test_errors_come_back_as_readable_messages(client):
         client.predict("   ", 3, "default", api_name="/search")
     with pytest.raises(AppError, match="request is empty"):
         client.predict("", "", "", "", [], 16, 0.7, "1", "", api_name="/write")
+    # the page's own hint reaches the writer as itself, not as "something went wrong"
+    with pytest.raises(AppError, match="Write a draft first, or paste the passage"):
+        client.predict(None, "", api_name="/image_prompt")
+    # a non-numeric seed, id or slider value names its field
+    with pytest.raises(AppError, match="seed must be a whole number but is 'abc'"):
+        client.predict("Write about herons", "", "", "", [], 16, 0.7, "abc", "", api_name="/write")
+    with pytest.raises(AppError, match="id is a whole number from the table, not 'x'"):
+        client.predict("x", api_name="/open_generation")
+    with pytest.raises(AppError, match="search text is 9000 characters long; the limit is 8000"):
+        client.predict("herons " * 1285 + "h" * 5, 3, "default", api_name="/search")
+
+
+def test_not_found_probes_are_rejections_not_server_errors(client, served_studio, caplog):
+    from gradio_client.exceptions import AppError
+
+    client.predict("notes", api_name="/create_collection")
+    with caplog.at_level("INFO"):
+        for probe in [lambda: client.predict(12345, api_name="/regenerate"),
+                      lambda: client.predict(12345, "rewrite", "", 16, 0.7, api_name="/revise"),
+                      lambda: client.predict("Write about herons", "", "", "", ["no-such-collection"], 16, 0.7,
+                                             "1", "", api_name="/write"),
+                      lambda: client.predict(12345, api_name="/open_generation"),
+                      lambda: client.predict("99999", api_name="/remove_document"),
+                      lambda: client.predict("herons", 3, "no-such-collection", api_name="/search")]:
+            with pytest.raises(AppError, match="There is no|Unknown collection"):
+                probe()
+    assert not [r for r in caplog.records if r.exc_info], "a bad id is the writer's, not a fault"
+    assert served_studio[1].ops.errors_since(3600) == 0
+

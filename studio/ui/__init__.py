@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import gradio as gr
 
+from starlette.middleware import Middleware
+
+from studio.metrics import metrics_text
 from studio.ui.common import refusal_sink, writer_studio
 from studio.ui.handling import handler
 from studio.ui.i18n import I18N, headers, t, table
 from studio.ui.history import history_hint, history_table, history_tab
 from studio.ui.images import images_tab
 from studio.ui.knowledge import collection_names, documents_table, knowledge_tab
+from studio.ui.routes import StudioRoutes
 from studio.ui.system import system_tab
 from studio.ui.write import WriteHandlers
 from studio.pipeline import REVISIONS, STRATEGIES, Studio
@@ -26,15 +30,18 @@ QUEUE_SIZE = 64
 
 
 def launch(demo: gr.Blocks, studio: Studio, *, host: str = "127.0.0.1", port: int | None = 7860,
-           auth=None, queue_size: int = QUEUE_SIZE, **options) -> None:
+           auth=None, queue_size: int = QUEUE_SIZE, metrics: bool = False, **options) -> None:
     """Serve ``demo`` the one way the studio is served (``app.py`` and the tests use this).
 
     Bounded queue; uploads over the knowledge base's size limit refused by the server before a
     handler reads them; the only folder served by path is the studio's image folder (files a
     handler returns are served from Gradio's temp folder); never a public share link.
+    ``metrics``: serve ``GET /metrics`` (Prometheus text) behind the same login as the page.
     """
     studio.images_dir.mkdir(parents=True, exist_ok=True)
+    routes = Middleware(StudioRoutes, metrics=(lambda: metrics_text(studio)) if metrics else None)
     demo.queue(max_size=queue_size).launch(
+        app_kwargs={"middleware": [routes]},
         server_name=host, server_port=port, auth=auth, share=False, show_error=False, i18n=I18N,
         max_file_size=studio.kb.settings.max_upload_bytes, allowed_paths=[str(studio.images_dir)],
         **options)

@@ -119,7 +119,7 @@ class WriteHandlers:
 
     @handler
     def write(self, prompt, form, tone, length, collections, max_new_tokens, temperature, seed, strategy,
-              selection="", request: gr.Request = None):
+              selection=None, request: gr.Request = None):
         """Write a draft, streaming; with the form "rewrite" or "expand", ``selection`` is the passage."""
         s = writer_studio(self.studio, request)
         cancel = threading.Event()
