@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import PurePath
@@ -177,11 +178,15 @@ def read_html(data: bytes, name: str) -> ParsedDocument:
     """The page's main text: trafilatura's article extraction (measured against Mozilla
     Readability's expected outputs in docs/BENCHMARKS.md), with headings kept; our own
     rules where it finds no article (a short page, a fragment)."""
-    from bs4 import BeautifulSoup
+    from bs4 import BeautifulSoup, XMLParsedAsHTMLWarning
 
     declared = _META_CHARSET.search(data[:4096])
     text = _decode_text_file(data, name, declared.group(1).decode("ascii") if declared else None)
-    soup = BeautifulSoup(text, "lxml")
+    with warnings.catch_warnings():
+        # a file named .html is read as HTML even when it is XML (XHTML, a saved feed): its text
+        # is what we want either way, and the warning would only reach the server's terminal
+        warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
+        soup = BeautifulSoup(text, "lxml")
     title_tag = soup.find("title")
     title = _collapse(title_tag.get_text()) if title_tag else ""
     blocks = _main_text(text) or _rule_based_blocks(soup)
@@ -346,7 +351,6 @@ _DOCX_MAX_RATIO = 200
 def read_docx(data: bytes, name: str) -> ParsedDocument:
     import docx
     from docx.document import Document as _Doc  # noqa: F401  (type only)
-    from docx.table import Table
     from docx.text.paragraph import Paragraph
 
     try:
@@ -391,18 +395,51 @@ def read_docx(data: bytes, name: str) -> ParsedDocument:
             else:
                 blocks.append(Block(text, headings=tuple(h for _, h in headings)))
         elif tag == "tbl":
-            rows = []
-            for row in Table(child, document).rows:
-                cells = []
-                for cell in row.cells:
-                    value = _collapse(cell.text)
-                    if not cells or cells[-1] != value:  # merged cells repeat
-                        cells.append(value)
-                rows.append(" | ".join(cells))
-            table = "\n".join(r for r in rows if r.strip(" |"))
+            table = _docx_table_text(child)
             if table:
                 blocks.append(Block(table, headings=tuple(h for _, h in headings)))
+    blocks += [Block(text) for text in _docx_headers_and_footers(document)]
     return ParsedDocument(title=title or PurePath(name).stem, blocks=blocks)
+
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def _docx_table_text(tbl) -> str:
+    """A table's rows as "cell | cell" lines, read from the XML cell by cell. python-docx's
+    ``row.cells`` resolves merges through the grid and raises on a ragged one (a row shorter
+    than the grid under a vertical merge) that Word opens; here a merge's continuation cell is
+    simply empty, and a merged value is not repeated."""
+    rows = []
+    for tr in tbl.xpath("./w:tr"):
+        cells: list[str] = []
+        for tc in tr.xpath("./w:tc | ./w:sdt/w:sdtContent/w:tc"):
+            value = _collapse(" ".join("".join(t.text or "" for t in p.iter(_W + "t")) for p in tc.iter(_W + "p")))
+            if value and (not cells or cells[-1] != value):
+                cells.append(value)
+        rows.append(" | ".join(cells))
+    return "\n".join(r for r in rows if r.strip(" |"))
+
+
+def _docx_headers_and_footers(document) -> list[str]:
+    """The text of each distinct header and footer (a letterhead, a confidentiality line, who
+    wrote it), once however many sections repeat it; page numbers alone are left out."""
+    seen: list[str] = []
+    for section in document.sections:
+        for part in ("header", "first_page_header", "even_page_header",
+                     "footer", "first_page_footer", "even_page_footer"):
+            try:
+                story = getattr(section, part)
+                if story.is_linked_to_previous:  # no own definition: the previous one's
+                    continue
+                element = story._element
+            except (KeyError, ValueError, AttributeError):  # a header part missing from the package
+                continue
+            lines = [_collapse("".join(t.text or "" for t in p.iter(_W + "t"))) for p in element.iter(_W + "p")]
+            text = "\n".join(line for line in lines if line and not re.fullmatch(r"[\d\s/|.-]*", line))
+            if text and text not in seen:
+                seen.append(text)
+    return seen
 
 
 def _docx_heading_level(paragraph) -> int:
