@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_COLLECTION = "default"
 SEARCH_MODES = ("hybrid", "dense", "lexical")
+# What add_files does with a file named like a stored document of other content.
+SAME_NAME = ("keep", "replace")
 # Longest search text, in characters: the studio's longest request (its default prompt limit),
 # so any query derived from a request the studio accepts still searches. The embedder reads only
 # the first 256 tokens (about 1,000 English characters); more feeds lexical search alone, which
@@ -379,13 +381,21 @@ class KnowledgeBase:
 
     def add_files(self, files: Sequence[str | Path | tuple[str | Path, str]],
                   collection: str = DEFAULT_COLLECTION,
-                  progress: ProgressCallback | None = None) -> list[FileOutcome]:
+                  progress: ProgressCallback | None = None, *,
+                  cancel: threading.Event | None = None, same_name: str = "keep") -> list[FileOutcome]:
         """Add files to ``collection`` (created if new); one :class:`FileOutcome` per file.
 
         ``files`` are paths, or ``(path, original_name)`` pairs when the path is a temporary
         upload. A file that cannot be read is reported and recorded as failed; the rest of
         the batch still goes in. ``progress`` is called as files are parsed and chunks embedded.
+        ``cancel``: once set, files already stored stay, and the rest are reported "cancelled"
+        (nothing of them is stored). ``same_name``: for a file whose name a stored document of
+        the collection has (with other content), "keep" both, or "replace" the old one (the new
+        version goes in and the old one's chunks go out in one transaction).
         """
+        if same_name not in SAME_NAME:
+            raise InvalidQuery(f"`same_name` must be one of {', '.join(SAME_NAME)} but is {same_name!r}")
+        cancel = cancel or threading.Event()
         items = [(Path(f[0]), clean_name(f[1])) if isinstance(f, tuple) else
                  (Path(f), clean_name(Path(f).name)) for f in files]
         with self._write() as conn, conn.begin():
@@ -401,9 +411,14 @@ class KnowledgeBase:
                                         counters["known"], current, files_read=counters["read"]))
 
         def flush() -> None:
+            if pending and cancel.is_set():  # read but not stored: cancelled like the rest
+                for position, prepared in pending:
+                    outcomes[position] = _cancelled(prepared.file.name)
+                pending.clear()
             if pending:
                 report()  # what has been read, before the (slow) embedding starts
-                for position, outcome in self._store(pending, collection_id, counters, report):
+                for position, outcome in self._store(pending, collection_id, counters, report,
+                                                     replace=same_name == "replace"):
                     outcomes[position] = outcome
                     counters["files"] += 1
                 pending.clear()
@@ -411,6 +426,9 @@ class KnowledgeBase:
 
         report()
         for position, (path, name) in enumerate(items):
+            if cancel.is_set():
+                outcomes[position] = _cancelled(name)
+                continue
             report(name)
             try:
                 loaded = load_file(path, name, self.settings)
@@ -465,7 +483,7 @@ class KnowledgeBase:
                 created_at=utcnow()))
         return FileOutcome(name, "failed", message, code=error.code, params=error.params)
 
-    def _store(self, pending, collection_id, counters, report):
+    def _store(self, pending, collection_id, counters, report, *, replace: bool = False):
         """Embed the pending documents' chunks together, then write each in its own transaction."""
         texts = [embedding_text(p.parsed.title, c.headings, c.text)
                  for _, p in pending for c in p.chunks]
@@ -488,23 +506,33 @@ class KnowledgeBase:
             doc_vectors, doc_texts = matrix[offset : offset + n], texts[offset : offset + n]
             offset += n
             try:
-                document_id = self._write_document(collection_id, prepared, doc_texts, doc_vectors)
+                document_id, replaced = self._write_document(collection_id, prepared, doc_texts, doc_vectors,
+                                                             replace=replace)
             except SQLAlchemyError as exc:
                 log.exception("could not store %s", prepared.file.name)
                 yield position, FileOutcome(prepared.file.name, "failed",
                                             f"could not be saved to the database ({type(exc).__name__})")
                 continue
-            yield position, FileOutcome(prepared.file.name, "added", "", document_id, n)
+            if replaced:
+                yield position, FileOutcome(prepared.file.name, "replaced", f"replaced document {replaced[0]}",
+                                            document_id, n, code="replaced", params={"id": replaced[0]})
+            else:
+                yield position, FileOutcome(prepared.file.name, "added", "", document_id, n)
         # One mechanism keeps FAISS in step with SQL for every writer, this process or another:
         # the refresh adds the vectors just committed (read back from SQL); add_files saves the
         # file once at the end.
         self.index(save=False)
 
     def _write_document(self, collection_id: int, prepared: PreparedDocument,
-                        texts: list[str], vectors: np.ndarray) -> int:
+                        texts: list[str], vectors: np.ndarray, *, replace: bool = False) -> tuple[int, list[int]]:
+        """Store one document; with ``replace``, remove the collection's earlier documents of
+        the same name in the same transaction. Returns its id and the ids it replaced."""
         file, parsed = prepared.file, prepared.parsed
         with self._write() as conn, conn.begin():
             self._forget_failures(conn, collection_id, file.name)
+            replaced = list(conn.scalars(select(Document.id).where(
+                Document.collection_id == collection_id, Document.name == file.name,
+                Document.status == "ready"))) if replace else []
             document_id = conn.execute(sa.insert(Document).values(
                 collection_id=collection_id, name=file.name, file_type=file.file_type,
                 size_bytes=len(file.data), sha256=file.sha256, status="ready",
@@ -517,8 +545,13 @@ class KnowledgeBase:
             chunk_ids = list(conn.scalars(
                 sa.insert(Chunk).returning(Chunk.id, sort_by_parameter_order=True), rows))
             lexical.add(conn, list(zip(chunk_ids, texts)))
+            if replaced:  # after the insert: SQLite would hand the freed ids to the new chunks,
+                # and the vector index would keep the old vectors under them
+                lexical.remove(conn, list(conn.scalars(select(Chunk.id).where(Chunk.document_id.in_(replaced)))))
+                conn.execute(sa.delete(Chunk).where(Chunk.document_id.in_(replaced)))
+                conn.execute(sa.delete(Document).where(Document.id.in_(replaced)))
             self._bump_revision(conn, self.embedder.model_id, vectors.shape[1])
-        return document_id
+        return document_id, replaced
 
     # --- search -----------------------------------------------------------------------------
 
@@ -661,3 +694,7 @@ class KnowledgeBase:
                 "index_structure": self._index.structure if self._index is not None else None,
                 "embedding_model": self.embedder.model_id,
                 "embedding_dim": state.embedding_dim, "revision": state.revision}
+
+
+def _cancelled(name: str) -> FileOutcome:
+    return FileOutcome(name, "cancelled", "cancelled before it was stored", code="cancelled")

@@ -20,7 +20,7 @@ class FileOutcome:
     """The per-file line of an ingestion report."""
 
     name: str
-    status: str  # "added" | "duplicate" | "failed"
+    status: str  # "added" | "replaced" | "duplicate" | "failed" | "cancelled"
     message: str = ""  # duplicate of what / why it failed
     document_id: int | None = None
     chunks: int = 0

@@ -177,6 +177,12 @@ TEXT: dict[str, tuple[str, str]] = {
     "outcome.added": ("added", "已加入"),
     "outcome.duplicate": ("duplicate", "重复"),
     "outcome.failed": ("failed", "失败"),
+    "outcome.replaced": ("replaced", "已替换"),
+    "outcome.cancelled": ("cancelled", "已取消"),
+    "kb.same_name": ("Same name, new content", "同名但内容不同"),
+    "kb.keep_both": ("Keep both", "两份都保留"),
+    "kb.replace": ("Replace (a new version)", "替换（作为新版本）"),
+    "kb.cancel_upload": ("Cancel upload", "取消上传"),
     "outcome.ready": ("ready", "就绪"),
     # Messages made while handling a request
     "msg.seed": ("The seed must be a whole number but is {value!r}", "随机种子必须是整数，而不是 {value!r}"),
@@ -307,6 +313,8 @@ REASONS: dict[str, tuple[str, str]] = {
     "file_timeout": ("{name}: reading took longer than {seconds:g} s and was stopped",
                      "{name}：读取超过 {seconds:g} 秒，已停止"),
     "duplicate": ("duplicate of {of}", "与 {of} 重复"),
+    "replaced": ("replaced document {id}", "替换了文档 {id}"),
+    "cancelled": ("cancelled before it was stored", "在存入之前已取消"),
     "prompt_too_long": ("The request is {length} characters long; the limit is {limit}. Shorten it, or add "
                         "long material to the knowledge base and refer to it.",
                         "请求有 {length} 个字符，上限是 {limit}。请缩短，或把长材料加入知识库后再引用。"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import gradio as gr
 
 from knowledge import DEFAULT_COLLECTION
@@ -58,11 +60,15 @@ def knowledge_tab(studio: Studio) -> dict:
                 documents_table(s, request))
 
     @handler
-    def upload(files, collection, request: gr.Request, progress=gr.Progress()):
+    def upload(files, collection, same_name=None, request: gr.Request = None, progress=gr.Progress()):
+        """Add the files, streaming: the first update hands the page the cancel switch (Cancel
+        upload sets it: what is stored by then stays, the rest is reported cancelled)."""
         s = writer_studio(studio, request)
         if not files:
             raise gr.Error(say(request, "msg.choose_files"))
         shown = [0.0]
+        cancel = threading.Event()
+        yield gr.update(), gr.update(), gr.update(), gr.update(), cancel
 
         def show(p):
             shown[0] = max(shown[0], p.fraction)  # the bar never goes back
@@ -71,11 +77,17 @@ def knowledge_tab(studio: Studio) -> dict:
                                         chunks_total=p.chunks_total))
 
         outcomes = s.kb.add_files([(f, f.rsplit("/", 1)[-1]) for f in files],
-                                  collection or s.kb.default_collection, progress=show)
+                                  collection or s.kb.default_collection, progress=show, cancel=cancel,
+                                  same_name=same_name or "keep")
         rows = [[o.name, say(request, f"outcome.{o.status}"), o.chunks or "", outcome_reason(request, o)]
                 for o in outcomes]
         # the file box empties: the batch is in (or reported), not waiting to be sent again
-        return table(request, "report", rows), *refreshed(s, request, collection), None
+        yield table(request, "report", rows), *refreshed(s, request, collection), None, None
+
+    def cancel_upload(cancel):
+        if cancel is not None:
+            cancel.set()
+        return None
 
     @handler
     def create(name, request: gr.Request):
@@ -162,7 +174,12 @@ def knowledge_tab(studio: Studio) -> dict:
             share_button = gr.Button(t("kb.share"), scale=1)
         sink = refusal_sink()
         files = gr.File(label=t("kb.files"), file_count="multiple", file_types=FILE_TYPES, elem_id="kb-files")
-        add = gr.Button(t("kb.add"), variant="primary")
+        with gr.Row():
+            same_name = gr.Radio([(t("kb.keep_both"), "keep"), (t("kb.replace"), "replace")], value="keep",
+                                 label=t("kb.same_name"), scale=2)
+            add = gr.Button(t("kb.add"), variant="primary", scale=1)
+            cancel_upload_button = gr.Button(t("kb.cancel_upload"), scale=1, elem_id="cancel-upload")
+        upload_cancel = gr.State(None)
         report = gr.Dataframe(headers=headers("report"), label=t("kb.report"),
                               interactive=False)
         documents = gr.Dataframe(headers=headers("documents"), label=t("kb.documents"), interactive=False)
@@ -187,8 +204,10 @@ def knowledge_tab(studio: Studio) -> dict:
 
     # progress drawn once, on the report, not on every table the upload refreshes
     added = add.click(check_files, files, None, api_name=False, **quiet).success(
-        upload, [files, collection], [report, collection, documents, files], api_name="add_documents",
-        show_progress_on=[report])
+        upload, [files, collection, same_name], [report, collection, documents, files, upload_cancel],
+        api_name="add_documents", show_progress_on=[report])
+    # a script cancels its own upload (the same session) through this endpoint too
+    cancel_upload_button.click(cancel_upload, upload_cancel, upload_cancel, api_name="cancel_upload")
     create_button.click(create, new_name, [collection, documents], api_name="create_collection", **quiet)
     rename_button.click(rename, [collection, new_name], [collection, documents], api_name="rename_collection",
                         **quiet)
