@@ -1,5 +1,6 @@
 """The studio facade end to end: real knowledge base, real generator, history and ops."""
 
+import re
 import threading
 
 import pytest
@@ -140,6 +141,15 @@ def test_default_model_draft_is_grounded_cited_and_reproducible(kb, default_gene
     claims = draft.report.claims
     assert claims and all(f.status == "supported" for f in claims) and draft.cited == (1,)
     assert "Tone:" not in draft.text and "<source" not in draft.text
+    # grounded: every claim rests on words of the note, found where the check says they are
+    source = draft.passages[0]
+    stored = kb.document_text(source.document_id)
+    assert source.document_name == "tides.md"
+    for finding in claims:
+        assert finding.passage == 1 and len(finding.support.split()) >= 3, finding
+        assert stored[finding.document_start:finding.document_end] == finding.support
+    # cited: the text carries its markers, and they name only the note
+    assert set(re.findall(r"\[(\d+)\]", draft.text)) == {"1"}
     _, again = finish(studio.rerun(draft.generation_id))
     assert again.text == draft.text
 
