@@ -1,11 +1,15 @@
-"""Accounts: password hashes, and each writer seeing only their own, shared and team material,
-checked in the knowledge layer and through the API as another writer's script would try."""
+"""Accounts: password hashes, sessions, admins, and each writer seeing only their own, shared
+and team material, checked in the knowledge layer and through the API as another writer's
+script would try."""
+
+import hashlib
 
 import pytest
 import sqlalchemy as sa
 
 from knowledge import InvalidQuery, NotFound, UserError
-from studio.accounts import USERS, Accounts, WriterKnowledge
+from studio.accounts import USERS, Accounts, remove_writer
+from studio.history import History
 
 WRITERS = {"alice": "alice-password", "bob": "bob-password"}
 HERONS = "# Herons\n\nGrey herons hunt fish in shallow water at dawn."
@@ -15,9 +19,10 @@ TIDES = "# Tides\n\nSpring tides follow the full and the new moon."
 def test_passwords_are_stored_as_salted_hashes_and_checked(kb):
     accounts = Accounts(kb.engine)
     assert not accounts.enabled()
-    accounts.add("alice", "same-password")
-    accounts.add("bob", "same-password")
+    alice = accounts.add("alice", "same-password")
+    bob = accounts.add("bob", "same-password")
     assert accounts.enabled() and accounts.names() == ["alice", "bob"]
+    assert alice.admin and not bob.admin  # the first writer is an admin, so someone is
     with kb.engine.connect() as conn:
         stored = list(conn.execute(sa.select(USERS.c.password_hash)).scalars())
     assert all("same-password" not in h for h in stored) and stored[0] != stored[1]
@@ -27,60 +32,135 @@ def test_passwords_are_stored_as_salted_hashes_and_checked(kb):
         accounts.add("alice", "another-password")
     with pytest.raises(UserError, match="8 characters"):
         accounts.add("carol", "short")
-    with pytest.raises(UserError, match="user name"):
-        accounts.add("../carol", "long-enough")
+    for bad in ("../carol", "carol\u202e", "ca rol"):
+        with pytest.raises(UserError, match="user name"):
+            accounts.add(bad, "long-enough")
     accounts.set_password("alice", "a-new-password")
     assert accounts.check("alice", "a-new-password") and not accounts.check("alice", "same-password")
+    with pytest.raises(UserError, match="only admin"):
+        accounts.set_admin("alice", False)
+
+
+def test_an_unknown_name_costs_one_password_hash_like_a_known_one(kb, monkeypatch):
+    """Names cannot be told apart by how long a wrong login takes: one scrypt either way."""
+    accounts = Accounts(kb.engine)
+    accounts.add("alice", "alice-password")
+    accounts.check("nobody", "warm-up")  # the stand-in hash is made once, on first use
+    calls = []
+    real = hashlib.scrypt
+    monkeypatch.setattr(hashlib, "scrypt", lambda *a, **k: calls.append(1) or real(*a, **k))
+    accounts.check("alice", "wrong-password")
+    known = len(calls)
+    accounts.check("nobody", "wrong-password")
+    assert known == 1 and len(calls) - known == 1
+
+
+def writers(kb, accounts):
+    return [kb.for_owner(accounts.add(name, password).owner) for name, password in WRITERS.items()]
 
 
 def test_each_writer_sees_own_shared_and_team_collections(kb, make_file):
     kb.add_files([make_file("handbook.md", "# Handbook\n\nHerons and tides are our house topics.")], "team")
     accounts = Accounts(kb.engine)
-    for name, password in WRITERS.items():
-        accounts.add(name, password)
-    alice, bob = (WriterKnowledge(kb, accounts, name) for name in WRITERS)
-    assert alice.add_files([make_file("herons.md", HERONS)], "alice-notes")[0].status == "added"
-    assert bob.add_files([make_file("tides.md", TIDES)], "bob-notes")[0].status == "added"
+    alice, bob = writers(kb, accounts)
+    assert alice.add_files([make_file("herons.md", HERONS)], "notes")[0].status == "added"
+    assert bob.add_files([make_file("tides.md", TIDES)])[0].status == "added"  # bob's own "notes"
     heron_doc = next(d for d in alice.documents() if d.name == "herons.md")
     heron_chunk = alice.search("grey herons hunt fish", k=1)[0]
 
-    assert {c.name for c in alice.collections()} == {"alice-notes", "team"}
+    assert {(c.name, c.role) for c in alice.collections()} == {("notes", "owner"), ("team", "write")}
     assert {d.name for d in bob.documents()} == {"tides.md", "handbook.md"}
     assert "herons.md" not in {p.document_name for p in bob.search("grey herons hunt fish", k=10)}
     assert heron_chunk.document_name == "herons.md"
     # another writer's material reads as absent, whichever way it is named
     with pytest.raises(InvalidQuery, match="Unknown collection"):
-        bob.search("herons", collections=["alice-notes"])
-    with pytest.raises(NotFound):
-        bob.remove_document(heron_doc.id)
-    with pytest.raises(NotFound):
-        bob.chunk_text(heron_chunk.chunk_id)
-    with pytest.raises(NotFound):
-        bob.document_text(heron_doc.id)
-    with pytest.raises(NotFound):
-        bob.rename_collection("alice-notes", "mine now")
-    with pytest.raises(NotFound):
-        bob.documents("alice-notes")
+        bob.search("herons", collections=["alice/notes"])
+    for attempt in (lambda: bob.remove_document(heron_doc.id), lambda: bob.chunk_text(heron_chunk.chunk_id),
+                    lambda: bob.document_text(heron_doc.id), lambda: bob.rename_collection("alice/notes", "mine"),
+                    lambda: bob.documents("alice/notes"), lambda: bob.delete_collection("alice/notes")):
+        with pytest.raises(NotFound):
+            attempt()
 
-    alice.share_collection("alice-notes", "bob", "read")
-    assert "herons.md" in {p.document_name for p in bob.search("grey herons hunt fish", k=10)}
+    alice.share_collection("notes", accounts.find("bob").id, "read")
+    assert "alice/notes" in {c.name for c in bob.collections()}
+    hit = next(p for p in bob.search("grey herons hunt fish", k=10) if p.document_name == "herons.md")
+    assert hit.collection == "alice/notes"
     with pytest.raises(UserError, match="read-only"):
         bob.remove_document(heron_doc.id)
     with pytest.raises(UserError, match="read-only"):
-        bob.add_files([make_file("more.md", "More about herons.")], "alice-notes")
+        bob.add_files([make_file("more.md", "More about herons.")], "alice/notes")
 
-    alice.share_collection("alice-notes", "bob", "write")
-    assert bob.add_files([make_file("more.md", "More about herons.")], "alice-notes")[0].status == "added"
+    alice.share_collection("notes", accounts.find("bob").id, "write")
+    assert bob.add_files([make_file("more.md", "More about herons.")], "alice/notes")[0].status == "added"
     with pytest.raises(UserError, match="Only the owner"):
-        bob.delete_collection("alice-notes")
+        bob.delete_collection("alice/notes")
     with pytest.raises(UserError, match="Only the owner"):
-        bob.share_collection("alice-notes", "bob", "write")
+        bob.share_collection("alice/notes", accounts.find("bob").id, "write")
 
-    alice.share_collection("alice-notes", "bob", "none")
-    assert "alice-notes" not in {c.name for c in bob.collections()}
-    # a removed writer's collections stay, as team collections
-    accounts.remove("alice")
-    assert bob.role("alice-notes") == "write"
+    alice.share_collection("notes", accounts.find("bob").id, "none")
+    assert "alice/notes" not in {c.name for c in bob.collections()}
+    assert kb.stats()["documents"] == 4 and bob.stats()["documents"] == 2  # his own figures
+
+
+def test_collection_names_belong_to_their_owner_so_none_can_be_squatted(kb, make_file):
+    """Today's hole: a writer made "carol/notes" before carol existed, shared it with her and read
+    whatever her default uploads put there (or blocked them with "already exists")."""
+    accounts = Accounts(kb.engine)
+    alice, bob = writers(kb, accounts)
+    for squat in ("carol/notes", "notes\u202e", "a\x00b"):
+        with pytest.raises(InvalidQuery, match="cannot contain"):
+            bob.create_collection(squat)
+    bob.create_collection("notes")
+    carol = kb.for_owner(accounts.add("carol", "carol-password").owner)
+    assert carol.add_files([make_file("diary.md", "# Diary\n\nMy private diary about herons.")])[0].status == "added"
+    assert [c.name for c in carol.collections()] == ["notes"]
+    assert "diary.md" not in {d.name for d in bob.documents()}
+    # a name another writer has is free for you, and trying it says nothing about theirs
+    assert alice.create_collection("notes").name == "notes"
+    with pytest.raises(InvalidQuery, match="already exists"):
+        alice.create_collection("notes")
+
+
+def test_a_removed_writer_material_goes_to_a_named_writer_or_is_deleted(kb, make_file):
+    accounts = Accounts(kb.engine)
+    history = History(kb.engine)
+    alice, bob = writers(kb, accounts)
+    bob.add_files([make_file("tides.md", TIDES)])
+    bob_id = accounts.find("bob").id
+    draft = dict(kind="text", action="write", status="done", request={}, brief={}, passages=[], messages=[],
+                 model_id="m", backend="b", settings={}, seed=1, output="Spring tides.", cited=[], timings={})
+    history.for_owner(bob_id, "bob").record(**draft)
+    alice.create_collection("notes")
+    with pytest.raises(UserError, match="another existing writer"):
+        remove_writer(accounts, kb, history, "bob", give_to="nobody")
+
+    remove_writer(accounts, kb, history, "bob", give_to="alice")
+    assert {c.name for c in alice.collections()} == {"notes", "bob notes"}  # his "notes" renamed
+    assert [r.output for r in history.for_owner(accounts.find("alice").id).list()] == ["Spring tides."]
+
+    # a re-created bob is a new account: none of the old bob's material or drafts
+    new_bob = kb.for_owner(accounts.add("bob", "bob-password-2").owner)
+    assert new_bob.collections() == [] and history.for_owner(accounts.find("bob").id).list() == []
+    new_bob.add_files([make_file("moon.md", "# Moon\n\nThe moon pulls the tides.")])
+    remove_writer(accounts, kb, history, "bob")
+    assert "moon.md" not in {d.name for d in kb.documents()}
+    with pytest.raises(NotFound):
+        remove_writer(accounts, kb, history, "bob")
+
+
+def test_sessions_end_with_a_new_password_or_a_removed_account(kb):
+    accounts = Accounts(kb.engine)
+    accounts.add("alice", "alice-password")
+    accounts.add("bob", "bob-password")
+    sessions = accounts.sessions()
+    sessions["token-a"] = "alice"
+    sessions["token-b"] = "bob"
+    assert sessions["token-a"] == "alice" and "token-b" in sessions and "forged" not in sessions
+    accounts.set_password("alice", "alice-new-password")
+    assert "token-a" not in sessions and sessions["token-b"] == "bob"
+    remove_writer(accounts, kb, History(kb.engine), "bob")
+    assert "token-b" not in sessions
+    del sessions["token-b"]  # logging out of an ended session is harmless
 
 
 @pytest.mark.parametrize("served_studio", [{"users": WRITERS}], indirect=True)

@@ -102,10 +102,10 @@ def knowledge_tab(studio: Studio) -> dict:
 
     def share(name, user, access, request: gr.Request):
         s = writer_studio(studio, request)
-        if not hasattr(s.kb, "share_collection"):
+        if s.account is None:
             raise gr.Error(say(request, "msg.sharing_off"))
         try:
-            s.kb.share_collection(name, (user or "").strip(), access)
+            s.share_collection(name, user, access)
         except Exception as exc:
             raise user_error(exc) from None
         gr.Info(say(request, "msg.shared", name=name, user=user, access=access) if access != "none"
@@ -124,7 +124,10 @@ def knowledge_tab(studio: Studio) -> dict:
 
     def reindex(request: gr.Request, progress=gr.Progress()):
         s = writer_studio(studio, request)
-        count = s.kb.reindex()
+        try:
+            count = s.reindex()
+        except Exception as exc:
+            raise user_error(exc) from None
         gr.Info(say(request, "msg.reindexed", count=count))
         return documents_table(s, request)
 
