@@ -400,6 +400,10 @@ class Studio:
                 raise ModelUnavailable(NOT_CONFIGURED)
             check_image_settings(settings, self.image_limits)
             self.ops.check_prompt(settings.prompt + settings.negative_prompt)
+            if source and "draft" in source:  # the writer's own draft: another's reads as not found
+                self.history.get(source["draft"])
+            if source and "chunk" in source:
+                self.kb.chunk_text(source["chunk"])
             seed = settings.seed if settings.seed is not None else random.randrange(2**31)
             settings = replace(settings, seed=seed)
 

@@ -195,7 +195,10 @@ def test_writers_are_isolated_through_the_api(served_studio, make_file):
                  lambda: bob.predict(draft_id, "", api_name="/image_prompt"),
                  lambda: bob.predict(draft_id, "rewrite", "", 16, 0.7, api_name="/revise"),
                  lambda: bob.predict("Write", "", "", "", ["alice-notes"], 16, 0.7, "5", "", api_name="/write"),
-                 lambda: bob.predict(1, api_name="/remove_document")):
+                 lambda: bob.predict(1, api_name="/remove_document"),
+                 # illustrating her draft by its id was accepted and recorded as his
+                 lambda: bob.predict("a heron", "", 2, 0, 64, 64, "3", 1, "", None, 0.6, draft_id,
+                                     api_name="/illustrate")):
         with pytest.raises(AppError, match="no generation|no document|Unknown collection"):
             call()
     assert len(alice.predict(api_name="/history")["data"]) == 2
@@ -206,3 +209,69 @@ def test_writers_are_isolated_through_the_api(served_studio, make_file):
     assert "herons.md" in str(hits)
     with pytest.raises(AppError, match="read-only"):
         bob.predict(1, api_name="/remove_document")
+
+    # sharing with a name nobody has answers as sharing with bob does, and stores nothing
+    assert alice.predict("alice-notes", "nobody", "read", api_name="/share_collection") == \
+        alice.predict("alice-notes", "bob", "read", api_name="/share_collection")
+
+    # studio-wide facts and re-indexing are the admin's (alice, the first user): bob sees his own
+    details, metrics, summary = bob.predict(api_name="/system_status")
+    assert "ops" not in details and "database" not in details and not metrics
+    assert details["knowledge base"]["documents"] == 1  # alice's note, shared with him
+    assert "errors" not in summary.lower()
+    admin_details, admin_metrics, _ = alice.predict(api_name="/system_status")
+    assert "ops" in admin_details and "inkstone_requests_total" in admin_metrics
+    with pytest.raises(AppError, match="Only an admin"):
+        bob.predict(api_name="/reindex")
+    alice.predict(api_name="/reindex")
+
+
+def _login(url, name, password, **headers):
+    import httpx
+
+    return httpx.post(f"{url.rstrip('/')}/login", data={"username": name, "password": password}, headers=headers)
+
+
+@pytest.mark.parametrize("served_studio", [{"users": WRITERS}], indirect=True)
+def test_sessions_end_with_their_account_and_failed_logins_are_limited(served_studio):
+    import httpx
+
+    url, studio = served_studio
+    alice = _login(url, "alice", WRITERS["alice"])
+    assert alice.status_code == 200
+    assert httpx.get(f"{url.rstrip('/')}/config", cookies=alice.cookies).status_code == 200
+    studio.accounts.set_password("alice", "alice-new-password")  # as `python -m studio users password`
+    assert httpx.get(f"{url.rstrip('/')}/config", cookies=alice.cookies).status_code == 401
+
+    # five wrong passwords lock the name: then even the right one waits
+    for _ in range(5):
+        assert _login(url, "bob", "not-his-password").status_code == 400
+    locked = _login(url, "bob", WRITERS["bob"])
+    assert locked.status_code == 429 and "try again" in locked.json()["detail"]
+    # an unknown name is limited the same way
+    for _ in range(5):
+        _login(url, "nobody", "guess")
+    assert _login(url, "nobody", "guess").status_code == 429
+
+    # over HTTPS (a proxy says so), only the Secure cookie is set
+    secure = _login(url, "alice", "alice-new-password", **{"X-Forwarded-Proto": "https"})
+    cookies = secure.headers.get_list("set-cookie")
+    assert secure.status_code == 200 and cookies
+    assert all("Secure" in c for c in cookies) and not any("unsecure" in c for c in cookies)
+
+
+def test_the_first_account_turns_logins_on_in_a_running_studio(served_studio):
+    """Before: every request got "Log in first" and no login worked until a restart."""
+    import time
+
+    import httpx
+
+    url, studio = served_studio
+    assert httpx.get(f"{url.rstrip('/')}/config").status_code == 200  # no accounts: open
+    studio.accounts.add("alice", WRITERS["alice"])  # as `python -m studio users add alice`
+    time.sleep(1.1)  # the studio looks for new accounts at most once a second
+    httpx.get(f"{url}/")
+    assert httpx.get(f"{url.rstrip('/')}/config").status_code == 401
+    login = _login(url, "alice", WRITERS["alice"])
+    assert login.status_code == 200
+    assert httpx.get(f"{url.rstrip('/')}/config", cookies=login.cookies).status_code == 200
