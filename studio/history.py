@@ -169,6 +169,15 @@ class History:
             raise NotFound(f"There is no generation with id {generation_id}")
         return _record(row)
 
+    def find_output(self, file_name: str, *, kind: str = "image") -> GenerationRecord | None:
+        """The record whose output is a file called ``file_name`` (an image's PNG), if it is
+        this owner's."""
+        query = self._mine(GENERATIONS.select().where(GENERATIONS.c.kind == kind,
+                                                      GENERATIONS.c.output.endswith(f"/{file_name}")))
+        with self.engine.connect() as conn:
+            row = conn.execute(query.limit(1)).first()
+        return _record(row) if row else None
+
     def list(self, *, kind: str | None = None, limit: int = 100) -> list[GenerationRecord]:
         """Newest first."""
         query = self._mine(GENERATIONS.select().order_by(GENERATIONS.c.id.desc()).limit(limit))

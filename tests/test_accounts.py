@@ -3,6 +3,8 @@ and team material, checked in the knowledge layer and through the API as another
 script would try."""
 
 import hashlib
+import os
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -275,3 +277,44 @@ def test_the_first_account_turns_logins_on_in_a_running_studio(served_studio):
     login = _login(url, "alice", WRITERS["alice"])
     assert login.status_code == 200
     assert httpx.get(f"{url.rstrip('/')}/config", cookies=login.cookies).status_code == 200
+
+
+@pytest.mark.parametrize("served_studio", [{"users": WRITERS}], indirect=True)
+def test_files_are_served_only_to_the_writer_they_belong_to(served_studio, make_file):
+    """Before: any logged-in writer fetched another's images, exports and raw uploads by path,
+    and they stayed valid after the draft or document was deleted."""
+    import httpx
+    from gradio_client import Client, handle_file
+
+    url, studio = served_studio
+    base = url.rstrip("/")
+    alice = Client(url, auth=("alice", WRITERS["alice"]), verbose=False, download_files=False)
+    cookies = {name: _login(url, name, password).cookies for name, password in WRITERS.items()}
+
+    def fetch(file_url, name):
+        return httpx.get(file_url, cookies=cookies[name]).status_code
+
+    alice.predict([handle_file(str(make_file("herons.md", HERONS)))], "alice-notes", api_name="/add_documents")
+    *_, draft_id, _ = alice.predict("Write a short note about herons", "", "", "", [], 16, 0.7, "5", "",
+                                    api_name="/write")
+    alice.predict("a heron", "", 2, 0, 64, 64, "3", 1, "", None, 0.6, draft_id, api_name="/illustrate")
+    image = studio.history.list(kind="image")[0].output
+    export = alice.predict(draft_id, False, api_name="/export_markdown")
+    files = {"image": f"{base}/gradio_api/file={image}", "export": export["value"]["url"]}
+    for file_url in files.values():
+        assert fetch(file_url, "alice") == 200
+        assert fetch(file_url, "bob") == 404
+
+    # an upload is the uploader's; the Knowledge tab deletes it once the text is stored
+    uploaded = httpx.post(f"{base}/gradio_api/upload", cookies=cookies["bob"],
+                          files={"files": ("tides.md", TIDES.encode())}).json()[0]
+    upload_url = f"{base}/gradio_api/file={uploaded}"
+    assert fetch(upload_url, "bob") == 200 and fetch(upload_url, "alice") == 404
+    bob = Client(url, auth=("bob", WRITERS["bob"]), verbose=False)
+    bob.predict([handle_file(str(make_file("moon.md", "# Moon\n\nThe moon pulls the tides.")))], "",
+                api_name="/add_documents")
+    assert not list(Path(os.environ["GRADIO_TEMP_DIR"]).rglob("moon.md"))
+
+    # a deleted draft's export stops being served, to its writer too
+    alice.predict(draft_id, api_name="/delete_generation")
+    assert fetch(files["export"], "alice") == 404

@@ -84,12 +84,14 @@ def launch(demo: gr.Blocks, studio: Studio, *, host: str = "127.0.0.1", port: in
     from starlette.middleware import Middleware
 
     from studio.ui.login import LoginGate
+    from studio.ui.served_files import FileGate
 
     studio.images_dir.mkdir(parents=True, exist_ok=True)
     accounts = studio.accounts
     if accounts is not None and accounts.enabled():
         auth = accounts.check
-    middleware = [Middleware(LoginGate, accounts=accounts)] if accounts is not None else []
+    middleware = [Middleware(LoginGate, accounts=accounts),
+                  Middleware(FileGate, studio=studio)] if accounts is not None else []
     demo.queue(max_size=queue_size).launch(
         server_name=host, server_port=port, auth=auth, share=False, show_error=False, i18n=I18N,
         max_file_size=studio.kb.settings.max_upload_bytes, allowed_paths=[str(studio.images_dir)],
