@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Iterator
 
 from knowledge import KnowledgeBase, Passage
-from studio.accounts import Accounts, WriterKnowledge
+from studio.accounts import Account, Accounts
 from studio.composer import Composed, Composer
 from studio.grounding import GroundingReport, Scorer, check, lexical_scorer, summary
 from studio.hygiene import echoes, has_scaffolding, instructions, language_of, strip_scaffolding
@@ -153,18 +153,39 @@ class Studio:
         self.images_dir = images_dir or kb.settings.data_dir / "images"
         self.image_limits = image_limits
         self.judge = judge  # scores how well a span supports a sentence (studio/grounding.py)
+        self.account: Account | None = None  # the logged-in writer in a for_user view
+        self.admin = True  # may see studio-wide status and rebuild the index
 
     def for_user(self, user: str | None) -> "Studio":
         """The studio as ``user`` sees it when accounts are on: their collections (own, shared,
-        team) and their own history; the whole studio when accounts are off."""
+        team), their own history, and studio-wide facts only for an admin; the whole studio
+        when accounts are off."""
         if self.accounts is None or not self.accounts.enabled():
             return self
-        if not user:
+        account = self.accounts.find(user) if user else None
+        if account is None:
             raise StudioError("Log in first: this studio has accounts.", code="log_in_first")
         scoped = copy.copy(self)
-        scoped.kb = WriterKnowledge(self.kb, self.accounts, user)
-        scoped.history = self.history.for_owner(user)
+        scoped.account, scoped.admin = account, account.admin
+        scoped.kb = self.kb.for_owner(account.owner)
+        scoped.history = self.history.for_owner(account.id, account.name)
         return scoped
+
+    def share_collection(self, collection: str, writer: str, role: str) -> None:
+        """Share the writer's ``collection`` with the writer called ``writer`` ("read",
+        "write", or "none" to stop). A name with no account is answered like any other (and
+        nothing is stored), so sharing cannot be used to find out who has an account."""
+        if self.account is None:
+            raise StudioError("Sharing needs accounts: add them with `python -m studio users add NAME`.")
+        other = self.accounts.find(str(writer or "").strip())
+        # nobody by that name: the same checks and answers as a real share, and nothing stored
+        self.kb.share_collection(collection, other.id if other else None, role)
+
+    def reindex(self) -> int:
+        """Rebuild the vector index from SQL (an admin's action: it is the whole studio's)."""
+        if not self.admin:
+            raise StudioError("Only an admin can rebuild the index.")
+        return self.kb.reindex()
 
     # --- write ------------------------------------------------------------------------------
 
@@ -382,6 +403,10 @@ class Studio:
             check_image_settings(settings, self.image_limits)
             self.ops.check_prompt(settings.prompt + settings.negative_prompt)
             settings = keep_start_image(settings, self.kb.settings.data_dir / "start-images")
+            if source and "draft" in source:  # the writer's own draft: another's reads as not found
+                self.history.get(source["draft"])
+            if source and "chunk" in source:
+                self.kb.chunk_text(source["chunk"])
             seed = settings.seed if settings.seed is not None else random.randrange(2**31)
             settings = replace(settings, seed=seed)
 
@@ -483,9 +508,16 @@ class Studio:
     # --- system ---------------------------------------------------------------------------
 
     def system_status(self) -> dict:
-        """What the System tab shows: models, storage, queue and request metrics."""
+        """What the System tab shows: models, storage, queue and request metrics; to a writer
+        who is not an admin, the models and their own material only."""
         from knowledge.db import redact_url
 
+        if not self.admin:
+            return {"text model": self.generator.info(),
+                    "embedding model": {"id": self.kb.embedder.model_id, "loaded": self.kb.embedder.loaded},
+                    "image model": self.images.info(),
+                    "knowledge base": self.kb.stats(),
+                    "drafts": self.history.count(kind="text"), "images": self.history.count(kind="image")}
         return {
             "text model": self.generator.info(),
             "embedding model": {"id": self.kb.embedder.model_id, "loaded": self.kb.embedder.loaded},

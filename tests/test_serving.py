@@ -110,12 +110,15 @@ def test_metrics_are_off_by_default(served_studio):
     assert "inkstone_requests_total" not in response.text
 
 
-@pytest.mark.parametrize("served_studio", [{"metrics": True, "users": {"alice": "alice-password-1"}}],
-                         indirect=True)
+@pytest.mark.parametrize("served_studio", [{"metrics": True, "users": {"alice": "alice-password-1",
+                                                                      "bob": "bob-password-1"}}], indirect=True)
 def test_metrics_serve_ops_model_state_and_memory_behind_the_login(served_studio):
     url, studio = served_studio
     assert httpx.get(f"{url}metrics").status_code == 401
-    with httpx.Client(base_url=url) as browser:
+    with httpx.Client(base_url=url) as browser:  # bob is a writer: studio-wide figures are not his
+        assert browser.post("login", data={"username": "bob", "password": "bob-password-1"}).status_code == 200
+        assert browser.get("metrics").status_code == 403
+    with httpx.Client(base_url=url) as browser:  # alice, the first account, is the admin
         logged_in = browser.post("login", data={"username": "alice", "password": "alice-password-1"})
         assert logged_in.status_code == 200, logged_in.text
         response = browser.get("metrics")

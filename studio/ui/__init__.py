@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from starlette.middleware import Middleware
-
+from knowledge import UserError
 from studio.metrics import metrics_text
 from studio.ui.common import refusal_sink, writer_studio
 from studio.ui.handling import handler
@@ -30,21 +29,52 @@ QUEUE_SIZE = 64
 
 
 def launch(demo: gr.Blocks, studio: Studio, *, host: str = "127.0.0.1", port: int | None = 7860,
-           auth=None, queue_size: int = QUEUE_SIZE, metrics: bool = False, **options) -> None:
+           auth: tuple[str, str] | None = None, queue_size: int = QUEUE_SIZE, metrics: bool = False,
+           prevent_thread_lock: bool = False, **options) -> None:
     """Serve ``demo`` the one way the studio is served (``app.py`` and the tests use this).
 
     Bounded queue; uploads over the knowledge base's size limit refused by the server before a
     handler reads them; the only folder served by path is the studio's image folder (files a
     handler returns are served from Gradio's temp folder); never a public share link.
     ``metrics``: serve ``GET /metrics`` (Prometheus text) behind the same login as the page.
+
+    Logins: with accounts (``studio.accounts`` has users, now or from when one is added) each
+    writer logs in as themselves, sessions live in the database and failed logins are limited
+    (studio/ui/login.py); ``auth`` is one shared ``(user, password)`` while there are none.
     """
+    from starlette.middleware import Middleware
+
+    from studio.ui.login import LoginGate
+    from studio.ui.served_files import FileGate
+
     studio.images_dir.mkdir(parents=True, exist_ok=True)
-    routes = Middleware(StudioRoutes, metrics=(lambda: metrics_text(studio)) if metrics else None)
+    accounts = studio.accounts
+    if accounts is not None and accounts.enabled():
+        auth = accounts.check
+    middleware = [Middleware(LoginGate, accounts=accounts),
+                  Middleware(FileGate, studio=studio)] if accounts is not None else []
+    # /metrics (when on) and the nameless-upload refusal, inside the login gate
+    middleware.append(Middleware(StudioRoutes, metrics=(lambda: metrics_text(studio)) if metrics else None,
+                                 may_read_metrics=lambda user: may_read_metrics(studio, user)))
     demo.queue(max_size=queue_size).launch(
-        app_kwargs={"middleware": [routes]},
         server_name=host, server_port=port, auth=auth, share=False, show_error=False, i18n=I18N,
         max_file_size=studio.kb.settings.max_upload_bytes, allowed_paths=[str(studio.images_dir)],
-        **options)
+        app_kwargs={"middleware": middleware}, prevent_thread_lock=True, **options)
+    if accounts is not None:
+        demo.server_app.tokens = accounts.sessions()  # before any login: the server just started
+    if not prevent_thread_lock:
+        demo.block_thread()
+
+
+def may_read_metrics(studio: Studio, user: str | None) -> bool:
+    """Studio-wide figures are an admin's when there are accounts; anyone past the page's
+    login (or on an unguarded loopback studio) may read them when there are none."""
+    if studio.accounts is None or not studio.accounts.enabled():
+        return True
+    try:
+        return studio.for_user(user).admin
+    except UserError:
+        return False
 
 
 def build_demo(studio: Studio) -> gr.Blocks:

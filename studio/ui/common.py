@@ -8,7 +8,7 @@ import re
 
 import gradio as gr
 
-from knowledge.scripts import CJK_CHAR
+from textkit.scripts import CJK_CHAR
 from studio.ui.i18n import field_label, say
 
 

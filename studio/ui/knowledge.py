@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import gradio as gr
 
@@ -76,9 +77,13 @@ def knowledge_tab(studio: Studio) -> dict:
                                         files_total=p.files_total, chunks_done=p.chunks_embedded,
                                         chunks_total=p.chunks_total))
 
-        outcomes = s.kb.add_files([(f, f.rsplit("/", 1)[-1]) for f in files],
-                                  collection or s.kb.default_collection, progress=show, cancel=cancel,
-                                  same_name=same_name or "keep")
+        try:
+            outcomes = s.kb.add_files([(f, f.rsplit("/", 1)[-1]) for f in files],
+                                      collection or s.kb.default_collection, progress=show, cancel=cancel,
+                                      same_name=same_name or "keep")
+        finally:  # Gradio's copies of the uploads: the text is stored, the raw files must not stay servable
+            for f in files:
+                Path(f).unlink(missing_ok=True)
         rows = [[o.name, say(request, f"outcome.{o.status}"), o.chunks or "", outcome_reason(request, o)]
                 for o in outcomes]
         # the file box empties: the batch is in (or reported), not waiting to be sent again
@@ -120,9 +125,9 @@ def knowledge_tab(studio: Studio) -> dict:
     @handler
     def share(name, user, access, request: gr.Request):
         s = writer_studio(studio, request)
-        if not hasattr(s.kb, "share_collection"):
+        if s.account is None:
             raise gr.Error(say(request, "msg.sharing_off"))
-        s.kb.share_collection(name, (user or "").strip(), access)
+        s.share_collection(name, user, access)
         gr.Info(say(request, "msg.shared", name=name, user=user, access=access) if access != "none"
                 else say(request, "msg.unshared", name=name, user=user))
 
@@ -138,7 +143,7 @@ def knowledge_tab(studio: Studio) -> dict:
     @handler
     def reindex(request: gr.Request, progress=gr.Progress()):
         s = writer_studio(studio, request)
-        count = s.kb.reindex()
+        count = s.reindex()
         gr.Info(say(request, "msg.reindexed", count=count))
         return documents_table(s, request)
 

@@ -1,6 +1,7 @@
 """Two plain HTTP concerns beside Gradio's routes, as one ASGI middleware: ``GET /metrics``
-(Prometheus; only when turned on, and behind the page's login when it has one) and an upload
-whose file has no name, which Gradio's upload route answers with a 500, refused with a 400."""
+(Prometheus; only when turned on, behind the page's login when it has one, and only for who may
+see studio-wide figures: an admin when there are accounts) and an upload whose file has no name,
+which Gradio's upload route answers with a 500, refused with a 400."""
 
 from __future__ import annotations
 
@@ -11,11 +12,14 @@ from starlette.responses import PlainTextResponse
 
 
 class StudioRoutes:
-    """ASGI middleware; ``metrics``: a function returning the Prometheus text, or None (off)."""
+    """ASGI middleware; ``metrics``: a function returning the Prometheus text, or None (off);
+    ``may_read_metrics(user)``: whether a logged-in user (None without a login) may read it."""
 
-    def __init__(self, app, metrics: Callable[[], str] | None = None):
+    def __init__(self, app, metrics: Callable[[], str] | None = None,
+                 may_read_metrics: Callable[[str | None], bool] = lambda user: True):
         self.app = app
         self.metrics = metrics
+        self.may_read_metrics = may_read_metrics
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http":
@@ -27,8 +31,11 @@ class StudioRoutes:
         await self.app(scope, receive, send)
 
     async def _metrics(self, scope, receive, send):
-        if not await _logged_in(scope):
+        logged_in, user = await _login(scope)
+        if not logged_in:
             response = PlainTextResponse("Log in first: the metrics are behind the studio's login.", status_code=401)
+        elif not self.may_read_metrics(user):
+            response = PlainTextResponse("The metrics are the whole studio's: an admin's to read.", status_code=403)
         else:
             response = PlainTextResponse(self.metrics(), media_type="text/plain; version=0.0.4")
         await response(scope, receive, send)
@@ -49,16 +56,18 @@ class StudioRoutes:
             await PlainTextResponse("Every uploaded file needs a file name.", status_code=400)(scope, receive, send)
 
 
-async def _logged_in(scope) -> bool:
-    """Whether the request carries the login the page asks for (always, when it asks none)."""
+async def _login(scope) -> tuple[bool, str | None]:
+    """Whether the request carries the login the page asks for (always, when it asks none),
+    and whose it is."""
     app = scope.get("app")
     if getattr(app, "auth_dependency", None) is not None:
         user = app.auth_dependency(Request(scope))
         if hasattr(user, "__await__"):
             user = await user
-        return user is not None
+        return user is not None, user
     if getattr(app, "auth", None) is None:
-        return True
+        return True, None
     cookies = Request(scope).cookies
     token = cookies.get(f"access-token-{app.cookie_id}") or cookies.get(f"access-token-unsecure-{app.cookie_id}")
-    return app.tokens.get(token) is not None
+    user = app.tokens.get(token) if token else None
+    return user is not None, user
