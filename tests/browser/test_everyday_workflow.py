@@ -93,7 +93,7 @@ def test_knowledge_tells_the_truth_about_batches_collections_and_search(page, st
     page.get_by_role("button", name="Delete collection").click()
     expect(page.locator("body")).to_contain_text("Delete collection default and the 1 document(s)",
                                                  timeout=30_000)
-    page.get_by_role("button", name="Cancel").click()
+    page.get_by_role("button", name="Cancel", exact=True).click()
     expect(page.get_by_role("button", name="Yes, delete it")).to_be_hidden()
     expect(documents).to_contain_text("herons.md")
     page.get_by_role("button", name="Delete collection").click()
