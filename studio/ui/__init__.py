@@ -19,8 +19,8 @@ from studio.ui.history import history_hint, history_table, history_tab
 from studio.ui.images import images_tab
 from studio.ui.knowledge import collection_names, documents_table, knowledge_tab
 from studio.ui.system import system_tab
-from studio.pipeline import (REVISIONS, STRATEGIES, BriefReady, DraftReady, PassagesFound, Studio, TextDelta,
-                             passage_snapshot)
+from studio.history import passage_snapshot
+from studio.pipeline import REVISIONS, STRATEGIES, BriefReady, DraftReady, PassagesFound, Studio, TextDelta
 from studio.text_generation import GenerationSettings
 from studio.understanding import FORMS, LENGTHS, TONES, WriteRequest
 
