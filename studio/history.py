@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import difflib
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Sequence
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
-from knowledge import Migration, NotFound, Owner, apply_migrations
+from knowledge import Migration, NotFound, Owner, Passage, apply_migrations
 from knowledge.db import could_be_id
+from studio.understanding import Brief
 
 _META = sa.MetaData()
 GENERATIONS = sa.Table(
@@ -92,8 +94,8 @@ class GenerationRecord:
     status: str
     action: str
     request: dict
-    brief: dict
-    passages: list[dict]
+    brief: Brief | None  # None for an image
+    passages: list[Passage]  # numbered from 1 in the draft's [n]
     messages: list[dict]
     model_id: str
     backend: str
@@ -141,16 +143,17 @@ class History:
     def _mine(self, query):
         return query if self.owner_id is None else query.where(GENERATIONS.c.owner_id == self.owner_id)
 
-    def record(self, *, kind: str, action: str, status: str, request: dict, brief: dict,
-               passages: list[dict], messages: list[dict], model_id: str, backend: str,
+    def record(self, *, kind: str, action: str, status: str, request: dict, brief: Brief | None,
+               passages: Sequence[Passage], messages: list[dict], model_id: str, backend: str,
                settings: dict, seed: int | None, output: str, cited: list[int], timings: dict,
                parent_id: int | None = None, error: str | None = None,
                checks: dict | None = None) -> int:
         """Store one generation in one transaction; returns its id."""
         values = dict(kind=kind, action=action, status=status, parent_id=parent_id,
                       request=json.dumps(request, ensure_ascii=False),
-                      brief=json.dumps(brief, ensure_ascii=False),
-                      passages=json.dumps(passages, ensure_ascii=False),
+                      brief=json.dumps(asdict(brief) if brief else {}, ensure_ascii=False),
+                      passages=json.dumps([passage_snapshot(n, p) for n, p in enumerate(passages, 1)],
+                                          ensure_ascii=False),
                       messages=json.dumps(messages, ensure_ascii=False), model_id=model_id,
                       backend=backend, settings=json.dumps(settings), seed=seed, output=output,
                       cited=json.dumps(cited), timings=json.dumps(timings), error=error,
@@ -229,11 +232,34 @@ class History:
             raise NotFound(f"There is no generation with id {generation_id}", code="no_generation", id=generation_id)
 
 
+def passage_snapshot(number: int, p: Passage) -> dict:
+    """A passage as a record stores it (and the draft view shows it)."""
+    return {"n": number, "chunk_id": p.chunk_id, "document_id": p.document_id,
+            "document": p.document_name, "title": p.document_title, "collection": p.collection,
+            "page": p.page, "char_start": p.char_start, "char_end": p.char_end,
+            "headings": p.headings, "score": p.score, "text": p.text}
+
+
+def passage_from_snapshot(s: dict) -> Passage:
+    return Passage(chunk_id=s["chunk_id"], document_id=s["document_id"], document_name=s["document"],
+                   document_title=s["title"], collection=s["collection"], text=s["text"],
+                   page=s["page"], char_start=s["char_start"], char_end=s["char_end"],
+                   headings=s["headings"], score=s["score"])
+
+
+def brief_from_snapshot(s: dict) -> Brief | None:
+    if not s:
+        return None
+    known = {k: v for k, v in s.items() if k in Brief.__dataclass_fields__}
+    return Brief(**{**known, "keywords": tuple(s.get("keywords", ())),
+                    "constraints": tuple(s.get("constraints", ()))})
+
+
 def _record(row) -> GenerationRecord:
     return GenerationRecord(
         id=row.id, kind=row.kind, parent_id=row.parent_id, status=row.status, action=row.action,
-        request=json.loads(row.request), brief=json.loads(row.brief),
-        passages=json.loads(row.passages), messages=json.loads(row.messages),
+        request=json.loads(row.request), brief=brief_from_snapshot(json.loads(row.brief)),
+        passages=[passage_from_snapshot(s) for s in json.loads(row.passages)], messages=json.loads(row.messages),
         model_id=row.model_id, backend=row.backend, settings=json.loads(row.settings),
         seed=row.seed, output=row.output, cited=json.loads(row.cited),
         timings=json.loads(row.timings), error=row.error, created_at=row.created_at,

@@ -123,20 +123,6 @@ class ImagesReady:
 Event = BriefReady | PassagesFound | TextDelta | DraftReady | PromptReady | ImageProgress | ImagesReady
 
 
-def passage_snapshot(number: int, p: Passage) -> dict:
-    return {"n": number, "chunk_id": p.chunk_id, "document_id": p.document_id,
-            "document": p.document_name, "title": p.document_title, "collection": p.collection,
-            "page": p.page, "char_start": p.char_start, "char_end": p.char_end,
-            "headings": p.headings, "score": p.score, "text": p.text}
-
-
-def passage_from_snapshot(s: dict) -> Passage:
-    return Passage(chunk_id=s["chunk_id"], document_id=s["document_id"], document_name=s["document"],
-                   document_title=s["title"], collection=s["collection"], text=s["text"],
-                   page=s["page"], char_start=s["char_start"], char_end=s["char_end"],
-                   headings=s["headings"], score=s["score"])
-
-
 class Studio:
     """Writes grounded drafts. Built by ``app.py`` from its parts; holds no per-user state."""
 
@@ -279,14 +265,13 @@ class Studio:
 
             # 2. understand: the original brief, re-aimed at the revision
             with log.stage("understand"):
-                brief = Brief(**{**parent.brief, "keywords": tuple(parent.brief["keywords"]),
-                                 "constraints": tuple(parent.brief["constraints"])})
+                brief = parent.brief
                 if instruction == "shorten":
                     brief = replace(brief, length="short", target_words=max(50, len(target.split()) // 2))
             yield BriefReady(brief)
 
             # 3. retrieve: the sources the draft was written from
-            passages = [passage_from_snapshot(s) for s in parent.passages]
+            passages = parent.passages
             yield PassagesFound(passages)
 
             if (parent.checks or {}).get("strategy") == "source-first":
@@ -343,9 +328,8 @@ class Studio:
                 raise StudioError(f"Generation {generation_id} was made with {record.model_id} on "
                                   f"{record.backend}; this studio runs {self.generator.model_id} on "
                                   f"{self.generator.backend}, which would not reproduce it.")
-            brief = Brief(**{**record.brief, "keywords": tuple(record.brief["keywords"]),
-                             "constraints": tuple(record.brief["constraints"])})
-            passages = [passage_from_snapshot(s) for s in record.passages]
+            brief = record.brief
+            passages = record.passages
             settings = GenerationSettings(**record.settings)
             yield BriefReady(brief)
             yield PassagesFound(passages)
@@ -469,7 +453,7 @@ class Studio:
         path = save_png(image, self.images_dir / time.strftime("%Y-%m") / name, provenance)
         generation_id = self.history.record(
             kind="image", action="illustrate", status="done",
-            request={"prompt": settings.prompt, "source": source}, brief={}, passages=[],
+            request={"prompt": settings.prompt, "source": source}, brief=None, passages=[],
             messages=[], model_id=self.images.model_id, backend=self.images.backend,
             settings=single.as_dict(), seed=seed, output=str(path), cited=[], timings={})
         return Artwork(generation_id, path, seed, single, self.images.model_id, source)
@@ -609,11 +593,10 @@ class Studio:
 
         # 7. record in history
         status = "cancelled" if cancel.is_set() else "done"
-        snapshots = [passage_snapshot(i, p) for i, p in enumerate(passages, start=1)]
         with log.stage("record"):
             generation_id = self.history.record(
-                kind="text", action=action, status=status, request=request, brief=asdict(brief),
-                passages=snapshots, messages=messages, model_id=self.generator.model_id,
+                kind="text", action=action, status=status, request=request, brief=brief,
+                passages=passages, messages=messages, model_id=self.generator.model_id,
                 backend=self.generator.backend, settings=settings.as_dict(), seed=settings.seed,
                 output=report.text, cited=list(report.cited), timings=dict(log.stages),
                 parent_id=parent_id, checks=checks)
@@ -637,9 +620,8 @@ class Studio:
             if not text.strip():
                 raise StudioError("The edited draft is empty; write something or keep the old version.")
             self.ops.check_prompt(text)
-            brief = Brief(**{**parent.brief, "keywords": tuple(parent.brief["keywords"]),
-                             "constraints": tuple(parent.brief["constraints"])})
-            passages = [passage_from_snapshot(s) for s in parent.passages]
+            brief = parent.brief
+            passages = parent.passages
             previous = parent.checks or {}
             events = list(self._check_and_record(
                 log, action="edit", request={"edits": generation_id}, brief=brief, passages=passages,

@@ -129,7 +129,7 @@ def test_a_removed_writer_material_goes_to_a_named_writer_or_is_deleted(kb, make
     alice, bob = writers(kb, accounts)
     bob.add_files([make_file("tides.md", TIDES)])
     bob_id = accounts.find("bob").id
-    draft = dict(kind="text", action="write", status="done", request={}, brief={}, passages=[], messages=[],
+    draft = dict(kind="text", action="write", status="done", request={}, brief=None, passages=[], messages=[],
                  model_id="m", backend="b", settings={}, seed=1, output="Spring tides.", cited=[], timings={})
     history.for_owner(bob_id, "bob").record(**draft)
     alice.create_collection("notes")

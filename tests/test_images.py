@@ -43,7 +43,10 @@ def run(studio, settings, **kwargs):
 def test_images_stream_progress_are_saved_with_provenance_and_recorded(studio):
     settings = ImageSettings("a lighthouse at dawn", negative_prompt="blurry", seed=7,
                              batch_count=2, **SMALL)
-    events, ready = run(studio, settings, source={"draft": 3})
+    draft = studio.history.record(kind="text", action="write", status="done", request={}, brief=None,
+                                  passages=[], messages=[], model_id="m", backend="b", settings={},
+                                  seed=1, output="A lighthouse.", cited=[], timings={})
+    events, ready = run(studio, settings, source={"draft": draft})
     assert any(isinstance(e, PromptReady) and e.prompt == "a lighthouse at dawn" for e in events)
     steps = [(e.step, e.total) for e in events if isinstance(e, ImageProgress)]
     assert steps == [(i, 6) for i in range(1, 7)]
@@ -54,7 +57,7 @@ def test_images_stream_progress_are_saved_with_provenance_and_recorded(studio):
     meta = read_provenance(first.path)
     assert meta["prompt"] == "a lighthouse at dawn" and meta["negative_prompt"] == "blurry"
     assert (meta["seed"], meta["num_inference_steps"], meta["width"]) == (7, 3, 64)
-    assert meta["model"] == studio.images.model_id and meta["source"] == {"draft": 3}
+    assert meta["model"] == studio.images.model_id and meta["source"] == {"draft": draft}
     assert "Seed: 7" in Image.open(first.path).text["parameters"]
     record = studio.history.get(first.generation_id)
     assert (record.kind, record.seed, record.output) == ("image", 7, str(first.path))

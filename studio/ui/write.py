@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from studio.pipeline import BriefReady, DraftReady, PassagesFound, Studio, TextDelta, passage_snapshot
+from studio.history import passage_snapshot
+from studio.pipeline import BriefReady, DraftReady, PassagesFound, Studio, TextDelta
 from studio.text_generation import GenerationSettings
 from studio.ui.common import export_draft, number, parse_id, parse_seed, whole, word_count, writer_studio
 from studio.ui.draft_view import render_draft, render_streaming
