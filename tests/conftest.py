@@ -39,6 +39,11 @@ def database_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'data' / 'inkstone.db'}"
         return
+    yield from _postgres_schema()
+
+
+def _postgres_schema():
+    """A fresh schema on the test server, as a database URL; dropped afterwards."""
     if not POSTGRES_URL:
         if os.environ.get("CI"):
             pytest.fail("CI must test PostgreSQL: set INKSTONE_TEST_POSTGRES_URL (.ci/run does)")
@@ -163,13 +168,17 @@ def tiny_image_model(tmp_path_factory) -> str:
 
 
 @pytest.fixture
-def served_studio(request, tmp_path, database_url, embedder, tiny_generator, tiny_image_model):
-    """The studio on the tiny models, on each database, served over HTTP exactly as app.py
-    serves it (bounded queue, upload limit, served folders, translations). Yields (url, studio).
+def served_studio(request, tmp_path, embedder, tiny_generator, tiny_image_model):
+    """The studio on the tiny models, served over HTTP exactly as app.py serves it (bounded
+    queue, upload limit, served folders, translations). Yields (url, studio).
+
+    On SQLite: what differs between databases is the knowledge base and history, which their
+    own tests check on both; the served tests check the page and the API over them, and a few
+    (``database="postgresql"``) do that on PostgreSQL too.
 
     Indirect parameters: ``generator`` replaces the text generator; ``queue_size``; ``users``
     ({name: password}) turns accounts on with those writers; ``no_images`` leaves images off;
-    ``metrics`` serves /metrics."""
+    ``metrics`` serves /metrics; ``database`` "postgresql" serves from the test server."""
     from studio.accounts import Accounts
 
     options = getattr(request, "param", {})
@@ -180,6 +189,11 @@ def served_studio(request, tmp_path, database_url, embedder, tiny_generator, tin
     from studio.pipeline import Studio
     from studio.ui import build_demo, launch
 
+    if options.get("database") == "postgresql":
+        postgres = _postgres_schema()
+        database_url = next(postgres)
+    else:
+        postgres, database_url = None, f"sqlite:///{tmp_path / 'data' / 'inkstone.db'}"
     kb = KnowledgeBase.open(KnowledgeSettings(data_dir=tmp_path / "data", database_url=database_url,
                                               max_upload_mb=1), embedder=embedder)
     accounts = Accounts(kb.engine)
@@ -196,6 +210,8 @@ def served_studio(request, tmp_path, database_url, embedder, tiny_generator, tin
     yield demo.local_url, studio
     demo.close()
     kb.close()
+    if postgres is not None:
+        next(postgres, None)  # drop the schema
 
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -165,7 +165,8 @@ def test_sessions_end_with_a_new_password_or_a_removed_account(kb):
     del sessions["token-b"]  # logging out of an ended session is harmless
 
 
-@pytest.mark.parametrize("served_studio", [{"users": WRITERS}], indirect=True)
+@pytest.mark.parametrize("served_studio", [{"users": WRITERS}, {"users": WRITERS, "database": "postgresql"}],
+                         indirect=True, ids=["sqlite", "postgresql"])
 def test_writers_are_isolated_through_the_api(served_studio, make_file):
     from gradio_client import Client, handle_file
     from gradio_client.exceptions import AppError

@@ -12,6 +12,8 @@ def client(served_studio):
     return Client(served_studio[0], verbose=False)
 
 
+@pytest.mark.parametrize("served_studio", [{}, {"database": "postgresql"}], indirect=True,
+                         ids=["sqlite", "postgresql"])
 def test_scripted_session_upload_search_write_illustrate_history(client, make_file):
     from gradio_client import handle_file
 
