@@ -48,9 +48,10 @@ class KnowledgeSettings:
     # Chunks per model forward pass. On a 2-core CPU, 16 was fastest for all-MiniLM-L6-v2
     # (bigger batches pad more and ran slower; see docs/BENCHMARKS.md).
     embed_batch_size: int = 16
-    # Lexical search ranks at most about this many chunks: past it, a query's commonest terms
-    # are dropped (knowledge.lexical.prune_terms), since long posting lists cost time and weigh
-    # little in BM25. 0 turns it off. A small library never reaches it.
+    # Lexical search ranks at most about this many chunks: past it, only chunks holding one of
+    # a query's rarer terms are candidates (knowledge.lexical.prune_terms), each still scored
+    # with every term. 0 turns it off. A small library never reaches it. At 1M chunks 20,000
+    # gave top-10 agreement 1.0 with the exhaustive ranking, 10,000 gave 0.93.
     lexical_prune_budget: int = 20_000
     # How many retrieved candidates each of dense and lexical search contributes to fusion.
     fusion_candidates: int = 50
