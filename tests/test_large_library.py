@@ -202,3 +202,19 @@ def test_pruned_lexical_search_ranks_candidates_by_every_term(kb_settings, embed
     assert kb.chunk_text(pruned[0][0]) == "A zebra at the harbour."
     assert kb.chunk_text(only_rare[0][0]) != kb.chunk_text(pruned[0][0])  # the common term decided
     kb.close()
+
+
+def test_the_int8_embedder_stays_close_to_the_float_one(embedder):
+    """INKSTONE_EMBEDDING_QUANTIZE trades exactness for speed: the vectors move a little (so
+    the int8 model really runs) but keep their neighbours, English and Chinese alike."""
+    from knowledge.embedding import Embedder
+
+    texts = [f"A short note about {topic}." for topic in TOPICS] + ["潮汐与月亮的关系", "火山灰和熔岩"]
+    exact = embedder.encode(texts)
+    int8 = Embedder(quantize=True).encode(texts)
+    assert int8.shape == exact.shape and int8.dtype == np.float32
+    assert np.allclose(np.linalg.norm(int8, axis=1), 1.0, atol=1e-5)
+    cosines = (exact * int8).sum(axis=1)
+    assert cosines.min() > 0.93 and cosines.min() < 0.9999
+    # each text's nearest neighbour among the float vectors is its own float vector
+    assert ((int8 @ exact.T).argmax(axis=1) == np.arange(len(texts))).all()
