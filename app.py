@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"Refusing to serve on {settings.host} without a login: add accounts "
                          "(python -m studio users add NAME) or pass --auth user:password.")
     demo = build_demo(studio)
-    launch(demo, studio, host=settings.host, port=settings.port, auth=auth)
+    launch(demo, studio, host=settings.host, port=settings.port, auth=auth, metrics=settings.metrics)
 
 
 if __name__ == "__main__":

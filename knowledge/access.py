@@ -97,10 +97,11 @@ def resolve(conn, owner: Owner | None, name: str, need: str = "read") -> Visible
     wanted = " ".join(str(name or "").split())
     found = next((v for v in visible(conn, owner).values() if v.name == wanted), None)
     if found is None:
-        raise NotFound(f"There is no collection called {wanted!r}")
+        raise NotFound(f"There is no collection called {wanted!r}", code="no_collection", name=wanted)
     if ROLES.index(found.role) < ROLES.index(need):
         raise UserError(f"Collection {wanted!r} is shared with you read-only" if found.role == "read"
-                        else f"Only the owner of {wanted!r} can do that")
+                        else f"Only the owner of {wanted!r} can do that",
+                        code="read_only" if found.role == "read" else "owner_only", name=wanted)
     return found
 
 

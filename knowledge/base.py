@@ -40,6 +40,14 @@ log = logging.getLogger(__name__)
 
 DEFAULT_COLLECTION = "default"
 SEARCH_MODES = ("hybrid", "dense", "lexical")
+# What add_files does with a file named like a stored document of other content.
+SAME_NAME = ("keep", "replace")
+# Longest search text, in characters: the studio's longest request (its default prompt limit),
+# so any query derived from a request the studio accepts still searches. The embedder reads only
+# the first 256 tokens (about 1,000 English characters); more feeds lexical search alone. An
+# 800 KB query took 3.6 s; 8,000 characters took 0.27 s against 0.07 s for 80 (50 notes, best of
+# 5, on the shared 2-core machine at load 15).
+MAX_QUERY_CHARS = 8000
 # Chunks parsed ahead before one embedding pass: large enough that the model runs full
 # batches across many small files, small enough to show progress often.
 _EMBED_GROUP = 512
@@ -306,7 +314,8 @@ class KnowledgeBase:
     def _check_free(self, conn, name: str) -> None:
         """Refuse a name this view already shows (the writer's own or a team collection)."""
         if any(v.name == name for v in self._visible(conn).values()):
-            raise InvalidQuery(f"A collection called {name!r} already exists")
+            raise InvalidQuery(f"A collection called {name!r} already exists", code="collection_exists",
+                               name=name)
 
     def _insert_collection(self, conn, name: str) -> int:
         owner = self.owner or Owner(access.TEAM, "")
@@ -396,7 +405,8 @@ class KnowledgeBase:
         by_name = {v.name: v.id for v in seen.values()}
         unknown = [n for n in names if n not in by_name]
         if unknown:
-            raise InvalidQuery(f"Unknown collection: {', '.join(map(repr, unknown))}")
+            raise InvalidQuery(f"Unknown collection: {', '.join(map(repr, unknown))}",
+                               code="unknown_collection", names=", ".join(unknown))
         return [by_name[n] for n in names]
 
     # --- documents --------------------------------------------------------------------------
@@ -428,26 +438,26 @@ class KnowledgeBase:
             return None
         if access.ROLES.index(seen[row.collection_id].role) < access.ROLES.index(need):
             name = seen[row.collection_id].name
-            raise UserError(f"Collection {name!r} is shared with you read-only")
+            raise UserError(f"Collection {name!r} is shared with you read-only", code="read_only", name=name)
         return row
 
     def document_text(self, document_id: int) -> str:
         text = self._one(Document.text, Document.id, document_id)
         if text is None:
-            raise NotFound(f"There is no document with id {document_id}")
+            raise NotFound(f"There is no document with id {document_id}", code="no_document", id=document_id)
         return text[0] or ""
 
     def chunk_text(self, chunk_id: int) -> str:
         text = self._one(Chunk.text, Chunk.id, chunk_id)
         if text is None:
-            raise NotFound(f"There is no passage with id {chunk_id}")
+            raise NotFound(f"There is no passage with id {chunk_id}", code="no_passage", id=chunk_id)
         return text[0]
 
     def remove_document(self, document_id: int) -> None:
         """Delete a document with its chunks, full-text rows and vectors."""
         found = self._one(Document.id, Document.id, document_id, need="write")
         if found is None:
-            raise NotFound(f"There is no document with id {document_id}")
+            raise NotFound(f"There is no document with id {document_id}", code="no_document", id=document_id)
         self._delete_documents([document_id])
 
     def _delete_documents(self, doc_ids: list[int], *, collection_id: int | None = None) -> None:
@@ -470,14 +480,22 @@ class KnowledgeBase:
 
     def add_files(self, files: Sequence[str | Path | tuple[str | Path, str]],
                   collection: str | None = None,
-                  progress: ProgressCallback | None = None) -> list[FileOutcome]:
+                  progress: ProgressCallback | None = None, *,
+                  cancel: threading.Event | None = None, same_name: str = "keep") -> list[FileOutcome]:
         """Add files to ``collection`` (created if new; the view's :attr:`default_collection`
         when None); one :class:`FileOutcome` per file.
 
         ``files`` are paths, or ``(path, original_name)`` pairs when the path is a temporary
         upload. A file that cannot be read is reported and recorded as failed; the rest of
         the batch still goes in. ``progress`` is called as files are parsed and chunks embedded.
+        ``cancel``: once set, files already stored stay, and the rest are reported "cancelled"
+        (nothing of them is stored). ``same_name``: for a file whose name a stored document of
+        the collection has (with other content), "keep" both, or "replace" the old one (the new
+        version goes in and the old one's chunks go out in one transaction).
         """
+        if same_name not in SAME_NAME:
+            raise InvalidQuery(f"`same_name` must be one of {', '.join(SAME_NAME)} but is {same_name!r}")
+        cancel = cancel or threading.Event()
         items = [(Path(f[0]), clean_name(f[1])) if isinstance(f, tuple) else
                  (Path(f), clean_name(Path(f).name)) for f in files]
         collection = self.default_collection if collection is None else collection
@@ -494,9 +512,14 @@ class KnowledgeBase:
                                         counters["known"], current, files_read=counters["read"]))
 
         def flush() -> None:
+            if pending and cancel.is_set():  # read but not stored: cancelled like the rest
+                for position, prepared in pending:
+                    outcomes[position] = _cancelled(prepared.file.name)
+                pending.clear()
             if pending:
                 report()  # what has been read, before the (slow) embedding starts
-                for position, outcome in self._store(pending, collection_id, counters, report):
+                for position, outcome in self._store(pending, collection_id, counters, report,
+                                                     replace=same_name == "replace"):
                     outcomes[position] = outcome
                     counters["files"] += 1
                 pending.clear()
@@ -504,18 +527,22 @@ class KnowledgeBase:
 
         report()
         for position, (path, name) in enumerate(items):
+            if cancel.is_set():
+                outcomes[position] = _cancelled(name)
+                continue
             report(name)
             try:
                 loaded = load_file(path, name, self.settings)
                 duplicate = seen.get(loaded.sha256) or self._find_duplicate(collection_id, loaded.sha256)
                 if duplicate:
-                    outcomes[position] = FileOutcome(name, "duplicate", f"duplicate of {duplicate}")
+                    outcomes[position] = FileOutcome(name, "duplicate", f"duplicate of {duplicate}",
+                                                     code="duplicate", params={"of": duplicate})
                     counters["files"] += 1
                     counters["read"] += 1
                     continue
                 prepared = prepare(loaded, self.settings)
             except UnreadableFile as exc:
-                outcomes[position] = self._record_failure(collection_id, path, name, str(exc))
+                outcomes[position] = self._record_failure(collection_id, path, name, exc)
                 counters["files"] += 1
                 counters["read"] += 1
                 continue
@@ -542,7 +569,8 @@ class KnowledgeBase:
             Document.collection_id == collection_id, Document.name == name,
             Document.status == "failed"))
 
-    def _record_failure(self, collection_id: int, path: Path, name: str, message: str) -> FileOutcome:
+    def _record_failure(self, collection_id: int, path: Path, name: str, error: UnreadableFile) -> FileOutcome:
+        message = str(error)
         try:
             size = path.stat().st_size
         except OSError:
@@ -554,9 +582,9 @@ class KnowledgeBase:
                 file_type=PurePath(name).suffix.lstrip(".").lower()[:16] or "?",
                 size_bytes=size, sha256="", status="failed", error=message, chunk_count=0,
                 created_at=utcnow()))
-        return FileOutcome(name, "failed", message)
+        return FileOutcome(name, "failed", message, code=error.code, params=error.params)
 
-    def _store(self, pending, collection_id, counters, report):
+    def _store(self, pending, collection_id, counters, report, *, replace: bool = False):
         """Embed the pending documents' chunks together, then write each in its own transaction."""
         texts = [embedding_text(p.parsed.title, c.headings, c.text)
                  for _, p in pending for c in p.chunks]
@@ -579,23 +607,33 @@ class KnowledgeBase:
             doc_vectors, doc_texts = matrix[offset : offset + n], texts[offset : offset + n]
             offset += n
             try:
-                document_id = self._write_document(collection_id, prepared, doc_texts, doc_vectors)
+                document_id, replaced = self._write_document(collection_id, prepared, doc_texts, doc_vectors,
+                                                             replace=replace)
             except SQLAlchemyError as exc:
                 log.exception("could not store %s", prepared.file.name)
                 yield position, FileOutcome(prepared.file.name, "failed",
                                             f"could not be saved to the database ({type(exc).__name__})")
                 continue
-            yield position, FileOutcome(prepared.file.name, "added", "", document_id, n)
+            if replaced:
+                yield position, FileOutcome(prepared.file.name, "replaced", f"replaced document {replaced[0]}",
+                                            document_id, n, code="replaced", params={"id": replaced[0]})
+            else:
+                yield position, FileOutcome(prepared.file.name, "added", "", document_id, n)
         # One mechanism keeps FAISS in step with SQL for every writer, this process or another:
         # the refresh adds the vectors just committed (read back from SQL); add_files saves the
         # file once at the end.
         self.index(save=False)
 
     def _write_document(self, collection_id: int, prepared: PreparedDocument,
-                        texts: list[str], vectors: np.ndarray) -> int:
+                        texts: list[str], vectors: np.ndarray, *, replace: bool = False) -> tuple[int, list[int]]:
+        """Store one document; with ``replace``, remove the collection's earlier documents of
+        the same name in the same transaction. Returns its id and the ids it replaced."""
         file, parsed = prepared.file, prepared.parsed
         with self._write() as conn, conn.begin():
             self._forget_failures(conn, collection_id, file.name)
+            replaced = list(conn.scalars(select(Document.id).where(
+                Document.collection_id == collection_id, Document.name == file.name,
+                Document.status == "ready"))) if replace else []
             document_id = conn.execute(sa.insert(Document).values(
                 collection_id=collection_id, name=file.name, file_type=file.file_type,
                 size_bytes=len(file.data), sha256=file.sha256, status="ready",
@@ -608,8 +646,13 @@ class KnowledgeBase:
             chunk_ids = list(conn.scalars(
                 sa.insert(Chunk).returning(Chunk.id, sort_by_parameter_order=True), rows))
             lexical.add(conn, list(zip(chunk_ids, texts)))
+            if replaced:  # after the insert: SQLite would hand the freed ids to the new chunks,
+                # and the vector index would keep the old vectors under them
+                lexical.remove(conn, list(conn.scalars(select(Chunk.id).where(Chunk.document_id.in_(replaced)))))
+                conn.execute(sa.delete(Chunk).where(Chunk.document_id.in_(replaced)))
+                conn.execute(sa.delete(Document).where(Document.id.in_(replaced)))
             self._bump_revision(conn, self.embedder.model_id, vectors.shape[1])
-        return document_id
+        return document_id, replaced
 
     # --- search -----------------------------------------------------------------------------
 
@@ -621,7 +664,11 @@ class KnowledgeBase:
         "lexical"; ``collections`` limits the search to those collection names.
         """
         if not isinstance(query, str) or not query.strip():
-            raise InvalidQuery("Type something to search for: the query is empty")
+            raise InvalidQuery("Type something to search for: the query is empty", code="query_empty")
+        if len(query) > MAX_QUERY_CHARS:
+            raise InvalidQuery(f"The search text is {len(query)} characters long; the limit is {MAX_QUERY_CHARS}. "
+                               "Search for a few words or a sentence.", code="query_too_long",
+                               length=len(query), limit=MAX_QUERY_CHARS)
         if not re.search(r"[^\W_]", query):
             # the embedder would still place "?!" somewhere and return arbitrary passages
             raise InvalidQuery(f"Nothing to search for in {query.strip()[:40]!r}: type some words")
@@ -751,3 +798,7 @@ class KnowledgeBase:
                 "index_structure": self._index.structure if self._index is not None else None,
                 "embedding_model": self.embedder.model_id,
                 "embedding_dim": state.embedding_dim, "revision": state.revision}
+
+
+def _cancelled(name: str) -> FileOutcome:
+    return FileOutcome(name, "cancelled", "cancelled before it was stored", code="cancelled")

@@ -20,10 +20,12 @@ class FileOutcome:
     """The per-file line of an ingestion report."""
 
     name: str
-    status: str  # "added" | "duplicate" | "failed"
+    status: str  # "added" | "replaced" | "duplicate" | "failed" | "cancelled"
     message: str = ""  # duplicate of what / why it failed
     document_id: int | None = None
     chunks: int = 0
+    code: str = ""  # the reason's stable name (see knowledge.errors), for a page in another language
+    params: dict = field(default_factory=dict)  # what fills the reason
 
     def line(self) -> str:
         """One line for a terminal or a log, e.g. ``added     notes.md  (12 chunks)``."""
@@ -96,13 +98,15 @@ def load_file(path: Path, name: str, settings: KnowledgeSettings) -> LoadedFile:
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise UnreadableFile(f"{name}: could not be opened ({exc.strerror})") from None
+        raise UnreadableFile(f"{name}: could not be opened ({exc.strerror})", code="file_damaged",
+                             name=name) from None
     if size > settings.max_upload_bytes:
         raise UnreadableFile(
             f"{name}: is {size / 2**20:.1f} MB, over the {settings.max_upload_mb} MB limit; "
-            "split it or raise INKSTONE_MAX_UPLOAD_MB")
+            "split it or raise INKSTONE_MAX_UPLOAD_MB", code="file_too_big", name=name,
+            mb=round(size / 2**20, 1), limit=settings.max_upload_mb)
     if size == 0:
-        raise UnreadableFile(f"{name}: is empty (0 bytes)")
+        raise UnreadableFile(f"{name}: is empty (0 bytes)", code="file_empty", name=name)
     data = path.read_bytes()
     return LoadedFile(name, data, kind, hashlib.sha256(data).hexdigest())
 
@@ -115,7 +119,8 @@ def prepare(file: LoadedFile, settings: KnowledgeSettings) -> PreparedDocument:
     else:
         parsed = read_document(file.data, file.name)
     if not parsed.has_text:
-        raise UnreadableFile(f"{file.name}: contains no text to add (it is blank, or holds only images or empty tables)")
+        raise UnreadableFile(f"{file.name}: contains no text to add (it is blank, or holds only images or empty "
+                             "tables)", code="file_no_text", name=file.name)
     chunks = chunk_document(parsed, max_tokens=settings.chunk_tokens,
                             overlap_tokens=settings.chunk_overlap)
     return PreparedDocument(file, parsed, document_text(parsed), chunks)

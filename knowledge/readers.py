@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import PurePath
@@ -54,7 +55,8 @@ def file_type(name: str) -> str:
     if suffix not in FILE_TYPES:
         kinds = "TXT, Markdown, HTML, PDF or DOCX"
         shown = suffix or "no extension"
-        raise UnreadableFile(f"{name}: unsupported file type ({shown}); upload {kinds}")
+        raise UnreadableFile(f"{name}: unsupported file type ({shown}); upload {kinds}",
+                             code="file_unsupported", name=name, type=shown)
     return FILE_TYPES[suffix]
 
 
@@ -79,12 +81,14 @@ def _check_really_text(data: bytes, name: str) -> None:
     # A text reader happily "reads" a PDF or ZIP renamed to .txt; say what the file really is.
     suffix = PurePath(name).suffix
     if data.startswith(b"%PDF-"):
-        raise UnreadableFile(f"{name}: is a PDF file with a {suffix} name; rename it to .pdf")
+        raise UnreadableFile(f"{name}: is a PDF file with a {suffix} name; rename it to .pdf",
+                             code="file_is_pdf", name=name, suffix=suffix)
     if data.startswith(b"PK\x03\x04"):
-        raise UnreadableFile(f"{name}: is a ZIP or Office file, not text; save it as .docx or text")
+        raise UnreadableFile(f"{name}: is a ZIP or Office file, not text; save it as .docx or text",
+                             code="file_is_zip", name=name)
     for signature, what in _SIGNATURES:
         if data.startswith(signature):
-            raise UnreadableFile(f"{name}: is {what}, not text")
+            raise UnreadableFile(f"{name}: is {what}, not text", code="file_binary", name=name)
 
 
 def _decode_text_file(data: bytes, name: str, declared: str | None = None) -> str:
@@ -94,7 +98,7 @@ def _decode_text_file(data: bytes, name: str, declared: str | None = None) -> st
     sample = text[:65536]
     noise = sum(1 for ch in sample if ch == "\ufffd" or (ord(ch) < 32 and ch not in "\t\n\r\x0c\x0b"))
     if sample and noise > len(sample) / 100:
-        raise UnreadableFile(f"{name}: is a binary file, not text")
+        raise UnreadableFile(f"{name}: is a binary file, not text", code="file_binary", name=name)
     return text
 
 
@@ -174,11 +178,15 @@ def read_html(data: bytes, name: str) -> ParsedDocument:
     """The page's main text: trafilatura's article extraction (measured against Mozilla
     Readability's expected outputs in docs/BENCHMARKS.md), with headings kept; our own
     rules where it finds no article (a short page, a fragment)."""
-    from bs4 import BeautifulSoup
+    from bs4 import BeautifulSoup, XMLParsedAsHTMLWarning
 
     declared = _META_CHARSET.search(data[:4096])
     text = _decode_text_file(data, name, declared.group(1).decode("ascii") if declared else None)
-    soup = BeautifulSoup(text, "lxml")
+    with warnings.catch_warnings():
+        # a file named .html is read as HTML even when it is XML (XHTML, a saved feed): its text
+        # is what we want either way, and the warning would only reach the server's terminal
+        warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
+        soup = BeautifulSoup(text, "lxml")
     title_tag = soup.find("title")
     title = _collapse(title_tag.get_text()) if title_tag else ""
     blocks = _main_text(text) or _rule_based_blocks(soup)
@@ -308,8 +316,10 @@ def read_pdf(data: bytes, name: str) -> ParsedDocument:
         message = str(exc).lower()
         if "password" in message:
             raise UnreadableFile(
-                f"{name}: is encrypted; remove the password and upload it again") from None
-        raise UnreadableFile(f"{name}: is damaged or not a PDF ({exc})") from None
+                f"{name}: is encrypted; remove the password and upload it again",
+                code="file_encrypted", name=name) from None
+        raise UnreadableFile(f"{name}: is damaged or not a PDF ({exc})", code="file_damaged",
+                             name=name) from None
     try:
         title = (pdf.get_metadata_dict(skip_empty=True).get("Title") or "").strip()
         blocks = []
@@ -326,7 +336,8 @@ def read_pdf(data: bytes, name: str) -> ParsedDocument:
         pdf.close()
     if pages and not blocks:
         raise UnreadableFile(
-            f"{name}: has no text layer (it looks scanned); run OCR on it and upload the result")
+            f"{name}: has no text layer (it looks scanned); run OCR on it and upload the result",
+            code="file_scanned", name=name)
     return ParsedDocument(title=title or PurePath(name).stem, blocks=blocks, pages=pages)
 
 
@@ -340,26 +351,28 @@ _DOCX_MAX_RATIO = 200
 def read_docx(data: bytes, name: str) -> ParsedDocument:
     import docx
     from docx.document import Document as _Doc  # noqa: F401  (type only)
-    from docx.table import Table
     from docx.text.paragraph import Paragraph
 
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
-        raise UnreadableFile(f"{name}: is damaged or not a DOCX file (not a ZIP archive)") from None
+        raise UnreadableFile(f"{name}: is damaged or not a DOCX file (not a ZIP archive)",
+                             code="file_damaged", name=name) from None
     with archive:
         infos = archive.infolist()
         expanded = sum(i.file_size for i in infos)
         if expanded > _DOCX_MAX_EXPANDED or expanded > _DOCX_MAX_RATIO * max(len(data), 1) + 10**7:
             raise UnreadableFile(f"{name}: expands to {expanded // 2**20} MB; refusing a "
-                                 "decompression bomb")
+                                 "decompression bomb", code="file_bomb", name=name)
         names = {i.filename for i in infos}
         if "EncryptedPackage" in names or "word/document.xml" not in names:
-            raise UnreadableFile(f"{name}: is encrypted or not a Word document")
+            raise UnreadableFile(f"{name}: is encrypted or not a Word document", code="file_encrypted",
+                                 name=name)
     try:
         document = docx.Document(io.BytesIO(data))
     except Exception as exc:  # python-docx raises many kinds for broken packages
-        raise UnreadableFile(f"{name}: is damaged ({type(exc).__name__}: {exc})") from None
+        raise UnreadableFile(f"{name}: is damaged ({type(exc).__name__}: {exc})", code="file_damaged",
+                             name=name) from None
 
     blocks: list[Block] = []
     headings: list[tuple[int, str]] = []
@@ -382,18 +395,51 @@ def read_docx(data: bytes, name: str) -> ParsedDocument:
             else:
                 blocks.append(Block(text, headings=tuple(h for _, h in headings)))
         elif tag == "tbl":
-            rows = []
-            for row in Table(child, document).rows:
-                cells = []
-                for cell in row.cells:
-                    value = _collapse(cell.text)
-                    if not cells or cells[-1] != value:  # merged cells repeat
-                        cells.append(value)
-                rows.append(" | ".join(cells))
-            table = "\n".join(r for r in rows if r.strip(" |"))
+            table = _docx_table_text(child)
             if table:
                 blocks.append(Block(table, headings=tuple(h for _, h in headings)))
+    blocks += [Block(text) for text in _docx_headers_and_footers(document)]
     return ParsedDocument(title=title or PurePath(name).stem, blocks=blocks)
+
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def _docx_table_text(tbl) -> str:
+    """A table's rows as "cell | cell" lines, read from the XML cell by cell. python-docx's
+    ``row.cells`` resolves merges through the grid and raises on a ragged one (a row shorter
+    than the grid under a vertical merge) that Word opens; here a merge's continuation cell is
+    simply empty, and a merged value is not repeated."""
+    rows = []
+    for tr in tbl.xpath("./w:tr"):
+        cells: list[str] = []
+        for tc in tr.xpath("./w:tc | ./w:sdt/w:sdtContent/w:tc"):
+            value = _collapse(" ".join("".join(t.text or "" for t in p.iter(_W + "t")) for p in tc.iter(_W + "p")))
+            if value and (not cells or cells[-1] != value):
+                cells.append(value)
+        rows.append(" | ".join(cells))
+    return "\n".join(r for r in rows if r.strip(" |"))
+
+
+def _docx_headers_and_footers(document) -> list[str]:
+    """The text of each distinct header and footer (a letterhead, a confidentiality line, who
+    wrote it), once however many sections repeat it; page numbers alone are left out."""
+    seen: list[str] = []
+    for section in document.sections:
+        for part in ("header", "first_page_header", "even_page_header",
+                     "footer", "first_page_footer", "even_page_footer"):
+            try:
+                story = getattr(section, part)
+                if story.is_linked_to_previous:  # no own definition: the previous one's
+                    continue
+                element = story._element
+            except (KeyError, ValueError, AttributeError):  # a header part missing from the package
+                continue
+            lines = [_collapse("".join(t.text or "" for t in p.iter(_W + "t"))) for p in element.iter(_W + "p")]
+            text = "\n".join(line for line in lines if line and not re.fullmatch(r"[\d\s/|.-]*", line))
+            if text and text not in seen:
+                seen.append(text)
+    return seen
 
 
 def _docx_heading_level(paragraph) -> int:

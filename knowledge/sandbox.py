@@ -35,15 +35,18 @@ def _child(conn: Connection, data: bytes, name: str, memory_bytes: int) -> None:
     try:
         conn.send(("ok", read_document(data, name)))
     except UserError as exc:
-        conn.send(("error", str(exc)))
+        conn.send(("error", exc))  # pickled with its code and params
     except MemoryError:
-        conn.send(("error", f"{name}: needs more than the memory limit to read; it may be a "
-                            "decompression bomb or a very complex file"))
+        conn.send(("error", UnreadableFile(f"{name}: needs more than the memory limit to read; it may be a "
+                                           "decompression bomb or a very complex file",
+                                           code="file_too_complex", name=name)))
     except RecursionError:
-        conn.send(("error", f"{name}: is nested too deeply to read (circular or hostile structure)"))
+        conn.send(("error", UnreadableFile(f"{name}: is nested too deeply to read (circular or hostile "
+                                           "structure)", code="file_too_complex", name=name)))
     except Exception as exc:  # a parser bug or a damaged file we have no better word for
         detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
-        conn.send(("error", f"{name}: could not be read; the file looks damaged ({detail[:200]})"))
+        conn.send(("error", UnreadableFile(f"{name}: could not be read; the file looks damaged ({detail[:200]})",
+                                           code="file_damaged", name=name)))
     finally:
         conn.close()
 
@@ -64,18 +67,18 @@ def read_document_bounded(data: bytes, name: str, *, timeout_s: float,
         if not receiver.poll(timeout_s):
             raise UnreadableFile(
                 f"{name}: reading took longer than {timeout_s:g} s and was stopped; the file may "
-                "be damaged or built to hang parsers")
+                "be damaged or built to hang parsers", code="file_timeout", name=name, seconds=timeout_s)
         try:
             status, payload = receiver.recv()
         except EOFError:
             raise UnreadableFile(
                 f"{name}: the reader crashed on this file (it may be damaged, or need more than "
-                f"{memory_mb} MB to read)") from None
+                f"{memory_mb} MB to read)", code="file_too_complex", name=name) from None
     finally:
         receiver.close()
         if process.is_alive():
             process.kill()
         process.join(5)
     if status == "error":
-        raise UnreadableFile(payload)
+        raise payload
     return payload

@@ -169,7 +169,7 @@ class History:
             with self.engine.connect() as conn:
                 row = conn.execute(self._mine(GENERATIONS.select().where(GENERATIONS.c.id == generation_id))).first()
         if row is None:
-            raise NotFound(f"There is no generation with id {generation_id}")
+            raise NotFound(f"There is no generation with id {generation_id}", code="no_generation", id=generation_id)
         return _record(row)
 
     def find_output(self, file_name: str, *, kind: str = "image") -> GenerationRecord | None:
@@ -229,7 +229,7 @@ class History:
                          .values(parent_id=None))
             deleted = conn.execute(GENERATIONS.delete().where(GENERATIONS.c.id == generation_id)).rowcount
         if not deleted:
-            raise NotFound(f"There is no generation with id {generation_id}")
+            raise NotFound(f"There is no generation with id {generation_id}", code="no_generation", id=generation_id)
 
 
 def passage_snapshot(number: int, p: Passage) -> dict:

@@ -8,11 +8,12 @@ get one; nothing crashes. Loaded on first use, once per process.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -44,9 +45,35 @@ class ImageSettings:
     scheduler: str = ""  # empty: the model's own
     init_image: str = ""  # path of an image to start from (image-to-image)
     strength: float = 0.6  # image-to-image: how far to move away from init_image
+    init_image_sha256: str = ""  # the start image's hash, recorded so a re-run can check it has the same one
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+def keep_start_image(settings: ImageSettings, folder: Path) -> ImageSettings:
+    """``settings`` with its start image copied into ``folder`` (named by its SHA-256, so the same
+    picture is kept once) and its hash recorded: an image-to-image record then re-runs from the
+    same pixels after the upload's temporary file is gone. A recorded hash that the file no longer
+    has is refused rather than silently re-run from other pixels."""
+    if not settings.init_image:
+        return settings
+    source = Path(settings.init_image)
+    try:
+        data = source.read_bytes()
+    except OSError as exc:
+        raise StudioError(f"The starting image could not be read ({exc.strerror})", code="start_image_missing") from None
+    digest = hashlib.sha256(data).hexdigest()
+    if settings.init_image_sha256 and digest != settings.init_image_sha256:
+        raise StudioError("The starting image of this record has changed since it was made; it cannot be "
+                          "reproduced", code="start_image_changed")
+    kept = folder / f"{digest}{source.suffix.lower() or '.png'}"
+    if not kept.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        temporary = kept.with_suffix(".part")
+        temporary.write_bytes(data)
+        temporary.replace(kept)
+    return replace(settings, init_image=str(kept), init_image_sha256=digest)
 
 
 @dataclass(frozen=True)

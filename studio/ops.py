@@ -15,6 +15,7 @@ from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from knowledge.errors import UserError
 from studio.errors import Busy, StudioError
 
 log = logging.getLogger("inkstone.requests")
@@ -29,8 +30,11 @@ class Limits:
     max_prompt_chars: int = 8000
     # Upper bound on max_new_tokens a request may ask for.
     max_new_tokens: int = 1024
-    # Generations running at once; on a 2-core CPU more only makes each slower.
+    # Text generations running at once; on a 2-core CPU more only makes each slower.
     max_concurrent_generations: int = 1
+    # Image generations running at once, apart from text: a picture (tens of seconds on a CPU)
+    # never holds up a draft, nor a draft a picture. One: a diffusion pipeline fills the cores alone.
+    max_concurrent_images: int = 1
     # How long a request waits for a free generation slot before it is told the studio is busy.
     queue_timeout_s: float = 120.0
 
@@ -62,7 +66,8 @@ class Ops:
     def __init__(self, limits: Limits | None = None):
         self.limits = limits or Limits()
         self._lock = threading.Lock()
-        self._slots = threading.BoundedSemaphore(self.limits.max_concurrent_generations)
+        self._slots = {"text": threading.BoundedSemaphore(self.limits.max_concurrent_generations),
+                       "image": threading.BoundedSemaphore(self.limits.max_concurrent_images)}
         self._waiting = 0
         self.counters: dict[tuple[str, str], int] = {}
         self.histograms: dict[str, list[int]] = {}
@@ -75,24 +80,27 @@ class Ops:
         if len(text) > self.limits.max_prompt_chars:
             raise StudioError(f"The request is {len(text)} characters long; the limit is "
                               f"{self.limits.max_prompt_chars}. Shorten it, or add long material "
-                              "to the knowledge base and refer to it.")
+                              "to the knowledge base and refer to it.", code="prompt_too_long",
+                              length=len(text), limit=self.limits.max_prompt_chars)
 
     @contextmanager
-    def generation_slot(self):
-        """Hold one of the concurrent-generation slots; raise :class:`Busy` after the timeout."""
+    def generation_slot(self, kind: str = "text"):
+        """Hold one of the concurrent slots of ``kind`` ("text" or "image": each has its own
+        limit); raise :class:`Busy` after the timeout."""
+        slots = self._slots[kind]
         with self._lock:
             self._waiting += 1
         try:
-            acquired = self._slots.acquire(timeout=self.limits.queue_timeout_s)
+            acquired = slots.acquire(timeout=self.limits.queue_timeout_s)
         finally:
             with self._lock:
                 self._waiting -= 1
         if not acquired:
-            raise Busy("The studio is busy with other drafts; try again in a minute.")
+            raise Busy("The studio is busy with other drafts; try again in a minute.", code="busy")
         try:
             yield
         finally:
-            self._slots.release()
+            slots.release()
 
     @property
     def waiting(self) -> int:
@@ -107,7 +115,7 @@ class Ops:
         status = "ok"
         try:
             yield entry
-        except StudioError as exc:
+        except UserError as exc:  # the writer's input (a bad id, a limit), not a fault: no traceback
             status = "rejected"
             entry.facts["error"] = str(exc)
             raise

@@ -28,7 +28,7 @@ from studio.hygiene import echoes, has_scaffolding, instructions, language_of, s
 from studio.errors import ModelUnavailable, StudioError
 from studio.illustration import STYLE_QUERY, DerivedPrompt, derive_image_prompt, style_terms
 from studio.image_generation import (NOT_CONFIGURED, ImageGenerator, ImageLimits, ImageSettings,
-                                     check_image_settings, save_png)
+                                     check_image_settings, keep_start_image, save_png)
 from studio.export import draft_docx, draft_markdown
 from studio.history import History
 from studio.ops import Ops
@@ -150,7 +150,7 @@ class Studio:
             return self
         account = self.accounts.find(user) if user else None
         if account is None:
-            raise StudioError("Log in first: this studio has accounts.")
+            raise StudioError("Log in first: this studio has accounts.", code="log_in_first")
         scoped = copy.copy(self)
         scoped.account, scoped.admin = account, account.admin
         scoped.kb = self.kb.for_owner(account.owner)
@@ -182,7 +182,7 @@ class Studio:
         clears the page for a new draft."""
         prompt = (request.prompt or "").strip()
         if not prompt:
-            raise StudioError("Say what to write: the request is empty.")
+            raise StudioError("Say what to write: the request is empty.", code="request_empty")
         self.ops.check_prompt(prompt + request.source_text)
         settings.check(max_new_tokens_limit=self.ops.limits.max_new_tokens)
         self.strategy(request.strategy)
@@ -253,7 +253,8 @@ class Studio:
                 raise StudioError(f"`instruction` must be one of {', '.join(REVISIONS)} but is {instruction!r}")
             parent = self.history.get(generation_id)
             if parent.kind != "text":
-                raise StudioError(f"Generation {generation_id} is not a text draft")
+                raise StudioError(f"Generation {generation_id} is not a text draft", code="not_text_draft",
+                              id=generation_id)
             if instruction == "continue" and selection:
                 raise StudioError("`continue` works on the whole draft; clear the selection.")
             if selection and selection not in parent.output:
@@ -320,7 +321,8 @@ class Studio:
         with self.ops.request(action) as log:
             record = self.history.get(generation_id)
             if record.kind != "text":
-                raise StudioError(f"Generation {generation_id} is not a text draft")
+                raise StudioError(f"Generation {generation_id} is not a text draft", code="not_text_draft",
+                              id=generation_id)
             if same_seed and (record.model_id, record.backend) != (self.generator.model_id,
                                                                     self.generator.backend):
                 raise StudioError(f"Generation {generation_id} was made with {record.model_id} on "
@@ -384,6 +386,7 @@ class Studio:
                 raise ModelUnavailable(NOT_CONFIGURED)
             check_image_settings(settings, self.image_limits)
             self.ops.check_prompt(settings.prompt + settings.negative_prompt)
+            settings = keep_start_image(settings, self.kb.settings.data_dir / "start-images")
             if source and "draft" in source:  # the writer's own draft: another's reads as not found
                 self.history.get(source["draft"])
             if source and "chunk" in source:
@@ -412,7 +415,7 @@ class Studio:
                 finally:
                     updates.put(None)
 
-            with self.ops.generation_slot(), log.stage("generate"):
+            with self.ops.generation_slot("image"), log.stage("generate"):
                 worker = threading.Thread(target=work, name="image-generation", daemon=True)
                 worker.start()
                 try:
@@ -460,7 +463,8 @@ class Studio:
         illustrations, and (``flagged``) an appendix of sentences to check; returns its path."""
         record = self.history.get(generation_id)
         if record.kind != "text":
-            raise StudioError(f"Generation {generation_id} is not a text draft")
+            raise StudioError(f"Generation {generation_id} is not a text draft", code="not_text_draft",
+                              id=generation_id)
         path = self.kb.settings.data_dir / "exports" / f"inkstone-draft-{generation_id}.md"
         path.parent.mkdir(parents=True, exist_ok=True)
         images = [Path(os.path.relpath(image, path.parent)).as_posix()
@@ -477,7 +481,8 @@ class Studio:
         its illustrations embedded, and (``flagged``) an appendix of sentences to check."""
         record = self.history.get(generation_id)
         if record.kind != "text":
-            raise StudioError(f"Generation {generation_id} is not a text draft")
+            raise StudioError(f"Generation {generation_id} is not a text draft", code="not_text_draft",
+                              id=generation_id)
         images = self._illustrations(generation_id)
         path = self.kb.settings.data_dir / "exports" / f"inkstone-draft-{generation_id}.docx"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -610,7 +615,8 @@ class Studio:
         with self.ops.request("edit") as log:
             parent = self.history.get(generation_id)
             if parent.kind != "text":
-                raise StudioError(f"Generation {generation_id} is not a text draft")
+                raise StudioError(f"Generation {generation_id} is not a text draft", code="not_text_draft",
+                              id=generation_id)
             if not text.strip():
                 raise StudioError("The edited draft is empty; write something or keep the old version.")
             self.ops.check_prompt(text)

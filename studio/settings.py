@@ -38,6 +38,9 @@ class Settings:
     grounding_judge: str = ""
     image_memory: MemoryOptions = field(default_factory=MemoryOptions)
     image_limits: ImageLimits = field(default_factory=ImageLimits)
+    # Serve GET /metrics (Prometheus text: requests, latencies, queue, model load state, memory),
+    # behind the same login as the page. Off: what the studio does is nobody's business by default.
+    metrics: bool = False
 
     def __post_init__(self) -> None:
         if not 1 <= self.port <= 65535:
@@ -62,6 +65,7 @@ class Settings:
             text_api_key=os.environ.get("INKSTONE_TEXT_API_KEY", ""),
             image_model=os.environ.get("INKSTONE_IMAGE_MODEL", ""),
             grounding_judge=os.environ.get("INKSTONE_GROUNDING_JUDGE", ""),
+            metrics=os.environ.get("INKSTONE_METRICS", "") == "1",
             image_memory=MemoryOptions(
                 attention_slicing=os.environ.get("INKSTONE_IMAGE_ATTENTION_SLICING", "") == "1",
                 vae_tiling=os.environ.get("INKSTONE_IMAGE_VAE_TILING", "") == "1",
@@ -72,6 +76,7 @@ class Settings:
                 max_prompt_chars=int(os.environ.get("INKSTONE_MAX_PROMPT_CHARS", "8000")),
                 max_new_tokens=int(os.environ.get("INKSTONE_MAX_NEW_TOKENS", "1024")),
                 max_concurrent_generations=int(os.environ.get("INKSTONE_MAX_CONCURRENT_GENERATIONS", "1")),
+                max_concurrent_images=int(os.environ.get("INKSTONE_MAX_CONCURRENT_IMAGES", "1")),
             ),
         )
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -60,15 +60,18 @@ class GenerationSettings:
         """Raise :class:`StudioError` naming the first value out of range."""
         if not 1 <= self.max_new_tokens <= max_new_tokens_limit:
             raise StudioError(f"`max_new_tokens` must be between 1 and {max_new_tokens_limit} "
-                              f"but is {self.max_new_tokens}")
+                              f"but is {self.max_new_tokens}", code="out_of_range", field="max_new_tokens",
+                              low=1, high=max_new_tokens_limit, value=self.max_new_tokens)
         if not 0.0 <= self.temperature <= 2.0:
-            raise StudioError(f"`temperature` must be between 0 and 2 but is {self.temperature}")
+            raise StudioError(f"`temperature` must be between 0 and 2 but is {self.temperature}",
+                              code="out_of_range", field="temperature", low=0, high=2, value=self.temperature)
         if not 0.0 < self.top_p <= 1.0:
             raise StudioError(f"`top_p` must be in (0, 1] but is {self.top_p}")
         if not 1.0 <= self.repetition_penalty <= 2.0:
             raise StudioError(f"`repetition_penalty` must be between 1 and 2 but is {self.repetition_penalty}")
         if self.seed is not None and not 0 <= self.seed < 2**32:
-            raise StudioError(f"`seed` must be between 0 and 2**32-1 but is {self.seed}")
+            raise StudioError(f"`seed` must be between 0 and 2**32-1 but is {self.seed}",
+                              code="out_of_range", field="seed", low=0, high="2**32-1", value=self.seed)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -442,7 +445,8 @@ class LlamaCppGenerator:
         ids, stop = self._prompt(messages)
         if len(ids) >= llm.n_ctx():
             raise StudioError(f"The prompt is {len(ids)} tokens long; this model reads at most "
-                              f"{llm.n_ctx() - 1}. Shorten the request or draw on fewer sources.")
+                              f"{llm.n_ctx() - 1}. Shorten the request or draw on fewer sources.",
+                              code="prompt_too_many_tokens", tokens=len(ids), limit=llm.n_ctx() - 1)
         with self._lock:  # one llama context: one generation at a time
             self._read_prompt(llm, ids)
             chunks = llm.create_completion(

@@ -168,7 +168,8 @@ def served_studio(request, tmp_path, database_url, embedder, tiny_generator, tin
     serves it (bounded queue, upload limit, served folders, translations). Yields (url, studio).
 
     Indirect parameters: ``generator`` replaces the text generator; ``queue_size``; ``users``
-    ({name: password}) turns accounts on with those writers; ``no_images`` leaves images off."""
+    ({name: password}) turns accounts on with those writers; ``no_images`` leaves images off;
+    ``metrics`` serves /metrics."""
     from studio.accounts import Accounts
 
     options = getattr(request, "param", {})
@@ -190,6 +191,7 @@ def served_studio(request, tmp_path, database_url, embedder, tiny_generator, tin
                     accounts=accounts)
     demo = build_demo(studio)
     launch(demo, studio, port=None, prevent_thread_lock=True, quiet=True,
+           metrics=bool(options.get("metrics")),
            **({"queue_size": options["queue_size"]} if "queue_size" in options else {}))
     yield demo.local_url, studio
     demo.close()

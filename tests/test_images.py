@@ -1,6 +1,8 @@
 """Images end to end with a tiny diffusers pipeline built from config (no download)."""
 
+import hashlib
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -41,7 +43,10 @@ def run(studio, settings, **kwargs):
 def test_images_stream_progress_are_saved_with_provenance_and_recorded(studio):
     settings = ImageSettings("a lighthouse at dawn", negative_prompt="blurry", seed=7,
                              batch_count=2, **SMALL)
-    events, ready = run(studio, settings, source={"draft": 3})
+    draft = studio.history.record(kind="text", action="write", status="done", request={}, brief=None,
+                                  passages=[], messages=[], model_id="m", backend="b", settings={},
+                                  seed=1, output="A lighthouse.", cited=[], timings={})
+    events, ready = run(studio, settings, source={"draft": draft})
     assert any(isinstance(e, PromptReady) and e.prompt == "a lighthouse at dawn" for e in events)
     steps = [(e.step, e.total) for e in events if isinstance(e, ImageProgress)]
     assert steps == [(i, 6) for i in range(1, 7)]
@@ -52,7 +57,7 @@ def test_images_stream_progress_are_saved_with_provenance_and_recorded(studio):
     meta = read_provenance(first.path)
     assert meta["prompt"] == "a lighthouse at dawn" and meta["negative_prompt"] == "blurry"
     assert (meta["seed"], meta["num_inference_steps"], meta["width"]) == (7, 3, 64)
-    assert meta["model"] == studio.images.model_id and meta["source"] == {"draft": 3}
+    assert meta["model"] == studio.images.model_id and meta["source"] == {"draft": draft}
     assert "Seed: 7" in Image.open(first.path).text["parameters"]
     record = studio.history.get(first.generation_id)
     assert (record.kind, record.seed, record.output) == ("image", 7, str(first.path))
@@ -81,9 +86,29 @@ def test_image_to_image_and_scheduler_choice(studio):
     _, varied = run(studio, ImageSettings("a field at night", seed=1, init_image=str(base.artworks[0].path),
                                           strength=0.5, scheduler="DDIMScheduler", width=64, height=64,
                                           num_inference_steps=4))
-    assert read_provenance(varied.artworks[0].path)["init_image"] == str(base.artworks[0].path)
+    kept = read_provenance(varied.artworks[0].path)
+    assert Path(kept["init_image"]).read_bytes() == base.artworks[0].path.read_bytes()
+    assert kept["init_image_sha256"] == hashlib.sha256(base.artworks[0].path.read_bytes()).hexdigest()
     with pytest.raises(StudioError, match="`scheduler` must be one of"):
         run(studio, ImageSettings("x", scheduler="NoSuchScheduler", **SMALL))
+
+
+def test_image_to_image_keeps_its_start_image_so_a_rerun_reproduces_it(studio, tmp_path):
+    upload = tmp_path / "gradio-upload" / "start.png"  # Gradio's temporary copy of the writer's file
+    upload.parent.mkdir()
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(upload)
+    data = upload.read_bytes()
+    _, made = run(studio, ImageSettings("a field at night", seed=1, init_image=str(upload), strength=0.7, **SMALL))
+    record = studio.history.get(made.artworks[0].generation_id)
+    assert record.settings["init_image_sha256"] == hashlib.sha256(data).hexdigest()
+    kept = Path(record.settings["init_image"])
+    assert kept.is_relative_to(studio.kb.settings.data_dir) and kept.read_bytes() == data
+    upload.unlink()  # the temporary upload is cleaned away
+    again = list(studio.rerun_image(made.artworks[0].generation_id))[-1]
+    assert np.array_equal(pixels(made.artworks[0].path), pixels(again.artworks[0].path))
+    kept.write_bytes(b"other pixels")
+    with pytest.raises(StudioError, match="has changed"):
+        list(studio.rerun_image(made.artworks[0].generation_id))
 
 
 def test_cancel_stops_after_the_current_image(studio):

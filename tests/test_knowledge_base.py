@@ -65,14 +65,22 @@ def test_added_documents_are_found_by_meaning_and_by_words(kb, corpus):
 
 
 def test_hybrid_uses_both_signals(kb, make_file):
-    # One document matches only by a rare code word, the other only by meaning.
+    # One document matches only by a rare code word, another only by meaning; five others
+    # match neither, so each signal has to pick its document out of seven, not two.
     kb.add_files([
         make_file("codes.txt", "Project XQ-77 is the internal name for the harbour survey."),
         make_file("sea.txt", "Waves crash on the shore while gulls circle above the fishing boats."),
+        make_file("budget.txt", "The quarterly budget review covers salaries, rent and software licences."),
+        make_file("bread.txt", "Bake the loaf at 220 degrees for forty minutes, then let it cool on a rack."),
+        make_file("compiler.txt", "The compiler reports a type error on line twelve of the parser module."),
+        make_file("trails.txt", "Mountain trails close in winter after heavy snow and avalanche warnings."),
+        make_file("concert.txt", "The orchestra tuned for a long minute before the symphony began."),
     ])
-    lexical = kb.search("XQ-77", k=2, mode="lexical")
-    assert [p.document_name for p in lexical] == ["codes.txt"]
-    hybrid = kb.search("XQ-77 seaside birds", k=2)
+    query = "XQ-77 seaside birds"
+    assert [p.document_name for p in kb.search(query, k=7, mode="lexical")] == ["codes.txt"]
+    assert kb.search("seaside birds", k=7, mode="lexical") == []  # no word in common with sea.txt
+    assert kb.search("seaside birds", k=1, mode="dense")[0].document_name == "sea.txt"
+    hybrid = kb.search(query, k=2)
     assert {p.document_name for p in hybrid} == {"codes.txt", "sea.txt"}
 
 
@@ -257,6 +265,7 @@ def test_collections_filter_search(kb, make_file):
 @pytest.mark.parametrize("query, k, message", [
     ("", 5, "empty"), ("   \n\t", 5, "empty"), ("ok", 0, "`k` must be"), ("ok", 10_000, "`k` must be"),
     ("?!...", 5, "Nothing to search for"), ("，。？！", 5, "Nothing to search for"),
+    ("herons " * 1200, 5, "the limit is 8000"),
 ])
 def test_bad_queries_get_clear_errors(kb, query, k, message):
     with pytest.raises(InvalidQuery, match=message):
@@ -299,3 +308,44 @@ def test_changing_the_embedding_model_asks_for_a_reembed(kb_settings, embedder, 
     kb.close()
     with pytest.raises(UserError, match="reindex --reembed"):
         KnowledgeBase.open(kb_settings, embedder=Embedder("some/other-model"))
+
+
+def test_cancelled_ingestion_keeps_what_was_stored_and_reports_the_rest(kb, make_file, monkeypatch):
+    import threading
+
+    import knowledge.base
+
+    monkeypatch.setattr(knowledge.base, "_EMBED_GROUP", 1)  # each file is stored as soon as it is read
+    files = [make_file(f"note{i}.md", f"Note {i}: grey herons hunt fish number {i} at dawn.") for i in range(4)]
+    cancel = threading.Event()
+
+    def progress(p):
+        if p.files_done >= 1:  # the writer presses Cancel once the first file is in
+            cancel.set()
+
+    outcomes = kb.add_files(files, progress=progress, cancel=cancel)
+    assert [o.status for o in outcomes] == ["added", "cancelled", "cancelled", "cancelled"]
+    assert outcomes[1].code == "cancelled"
+    assert [d.name for d in kb.documents()] == ["note0.md"]
+    assert {p.document_name for p in kb.search("herons hunt fish", k=10)} == {"note0.md"}
+
+
+def test_same_name_new_content_can_replace_the_old_version_or_keep_both(kb, make_file, tmp_path):
+    first = make_file("tides.md", "High water at the north quay is at 06:40.")
+    kb.add_files([first])
+    old_id = kb.documents()[0].id
+    newer = tmp_path / "v2"
+    newer.mkdir()
+    (newer / "tides.md").write_text("High water at the north quay is at 07:15 after the dredging.")
+    replaced = kb.add_files([newer / "tides.md"], same_name="replace")[0]
+    assert (replaced.status, replaced.code, replaced.params) == ("replaced", "replaced", {"id": old_id})
+    assert [(d.id, d.name) for d in kb.documents()] == [(replaced.document_id, "tides.md")]
+    assert all("06:40" not in p.text for p in kb.search("high water north quay", k=10))
+    with kb.engine.connect() as conn:  # the old version's chunks are gone, not only hidden
+        assert conn.execute(sa.select(sa.func.count()).select_from(Chunk).where(
+            Chunk.document_id == old_id)).scalar() == 0
+    (newer / "tides.md").write_text("High water at the north quay is at 07:30 in spring.")
+    kept = kb.add_files([newer / "tides.md"])[0]  # "keep both" is the default
+    assert kept.status == "added" and len(kb.documents()) == 2
+    with pytest.raises(InvalidQuery, match="same_name"):
+        kb.add_files([first], same_name="overwrite")

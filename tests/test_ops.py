@@ -1,10 +1,12 @@
 """Ops: requests are counted and timed, Prometheus text is well-formed, limits hold."""
 
+import logging
 import re
 import threading
 
 import pytest
 
+from knowledge.errors import InvalidQuery, NotFound
 from studio.errors import Busy, StudioError
 from studio.ops import Limits, Ops
 
@@ -68,3 +70,27 @@ def test_generation_slots_bound_concurrency():
     worker.join()
     with ops.generation_slot():
         pass
+
+
+def test_text_and_image_jobs_have_their_own_slots():
+    ops = Ops(Limits(max_concurrent_generations=1, max_concurrent_images=1, queue_timeout_s=0.2))
+    with ops.generation_slot("text"):
+        with ops.generation_slot("image"):  # a draft being written does not hold up a picture
+            with pytest.raises(Busy):
+                with ops.generation_slot("image"):
+                    pass
+        with pytest.raises(Busy):
+            with ops.generation_slot("text"):
+                pass
+
+
+@pytest.mark.parametrize("error", [NotFound("There is no document with id 9", code="no_document", id=9),
+                                   InvalidQuery("Unknown collection: 'x'"), StudioError("bad input")])
+def test_every_user_error_is_a_rejection_logged_without_a_traceback(error, caplog):
+    ops = Ops()
+    with caplog.at_level(logging.INFO, logger="inkstone.requests"), pytest.raises(type(error)):
+        with ops.request("search"):
+            raise error
+    assert ops.snapshot()["requests"] == {"search/rejected": 1}
+    assert ops.errors_since(3600) == 0
+    assert not [r for r in caplog.records if r.exc_info], "a writer's bad id is not a server error"

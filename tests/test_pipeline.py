@@ -1,5 +1,6 @@
 """The studio facade end to end: real knowledge base, real generator, history and ops."""
 
+import re
 import threading
 
 import pytest
@@ -140,6 +141,15 @@ def test_default_model_draft_is_grounded_cited_and_reproducible(kb, default_gene
     claims = draft.report.claims
     assert claims and all(f.status == "supported" for f in claims) and draft.cited == (1,)
     assert "Tone:" not in draft.text and "<source" not in draft.text
+    # grounded: every claim rests on words of the note, found where the check says they are
+    source = draft.passages[0]
+    stored = kb.document_text(source.document_id)
+    assert source.document_name == "tides.md"
+    for finding in claims:
+        assert finding.passage == 1 and len(finding.support.split()) >= 3, finding
+        assert stored[finding.document_start:finding.document_end] == finding.support
+    # cited: the text carries its markers, and they name only the note
+    assert set(re.findall(r"\[(\d+)\]", draft.text)) == {"1"}
     _, again = finish(studio.rerun(draft.generation_id))
     assert again.text == draft.text
 
@@ -193,3 +203,43 @@ def test_a_draft_on_no_source_says_so(kb, tiny_generator):
     _, draft = finish(studio.write(WriteRequest("写一篇关于潮汐的文章"), SHORT))
     assert "ungrounded" in draft.flags and draft.report.count("supported") == 0
     assert draft.text.startswith("# 潮汐")  # composed in Chinese even so
+
+
+class ScriptedGenerator:
+    """Answers every prompt with the same sentence and keeps the prompts it was given, so a test
+    can check what the revision asked for and where the answer went."""
+
+    model_id, backend, context_window = "scripted", "openai", 4096
+
+    def __init__(self, reply):
+        self.reply, self.prompts = reply, []
+
+    def count_tokens(self, text):
+        return len(text.split())
+
+    def info(self):
+        return {"id": self.model_id}
+
+    def stream(self, messages, settings, cancel=None):
+        self.prompts.append("\n".join(m["content"] for m in messages))
+        yield self.reply
+
+
+@pytest.mark.parametrize("instruction, asked", [("expand", "Expand the text below"),
+                                                ("shorten", "Shorten the text below")])
+def test_expand_and_shorten_revise_only_the_selection(kb, make_file, instruction, asked):
+    kb.add_files([make_file("tides.md", NOTES["tides.md"])])
+    model = ScriptedGenerator("Spring tides happen when the sun and moon line up.")
+    studio = Studio(kb, model, History(kb.engine), Ops())
+    _, draft = finish(studio.write(WriteRequest("Write about tides", strategy="single"), SHORT))
+    before = draft.text
+    selection = model.reply
+    model.reply = "The moon pulls on the oceans, so tides rise and fall twice a day."
+    _, revised = finish(studio.revise(draft.generation_id, instruction, selection=selection, settings=SHORT))
+    prompt = model.prompts[-1]
+    assert asked in prompt and selection in prompt
+    assert model.reply in revised.text and selection not in revised.text  # the selection, replaced
+    assert revised.text.replace(model.reply, selection, 1) == before  # the rest of the draft as it was
+    record = studio.history.get(revised.generation_id)
+    assert (record.action, record.parent_id) == (instruction, draft.generation_id)
+    assert record.request["selection"] == selection

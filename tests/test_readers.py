@@ -167,3 +167,62 @@ def test_docx_core_title_wins():
 def test_unsupported_or_lying_files(name, data, reason):
     with pytest.raises(UnreadableFile, match=reason):
         read_document(data, name)
+
+
+def _docx(build) -> bytes:
+    import io
+
+    import docx
+
+    document = docx.Document()
+    build(document)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def test_docx_headers_and_footers_are_read():
+    def build(document):
+        document.add_paragraph("Grey herons hunt at dawn.")
+        section = document.sections[0]
+        section.header.paragraphs[0].text = "Acme field notes: confidential"
+        section.footer.paragraphs[0].text = "Prepared by the heron survey team"
+
+    doc = read_document(_docx(build), "notes.docx")
+    texts = [b.text for b in doc.blocks]
+    assert "Grey herons hunt at dawn." in texts
+    assert "Acme field notes: confidential" in texts and "Prepared by the heron survey team" in texts
+
+
+def test_docx_table_with_a_ragged_grid_that_word_opens_is_read():
+    # A row with fewer cells than the grid, under a vertically merged cell: python-docx's
+    # row.cells raises "no `tc` element at grid_offset=1"; Word shows the table.
+    from docx.oxml.ns import qn
+    from docx.oxml import OxmlElement
+
+    def build(document):
+        document.add_paragraph("Tide table.")
+        table = document.add_table(rows=2, cols=2)
+        table.cell(0, 0).text = "Harbour"
+        table.cell(1, 0).text = "North quay"
+        table.cell(1, 1).text = "06:40 high water"
+        first, second = table.rows[0]._tr, table.rows[1]._tr
+        first.remove(first.findall(qn("w:tc"))[1])  # the first row is one cell short
+        merge = OxmlElement("w:vMerge")  # and the cell below continues a merge from it
+        second.findall(qn("w:tc"))[1].get_or_add_tcPr().append(merge)
+
+    doc = read_document(_docx(build), "tides.docx")
+    text = "\n".join(b.text for b in doc.blocks)
+    assert "Harbour" in text and "North quay | 06:40 high water" in text
+
+
+def test_html_that_is_really_xml_is_read_without_a_parser_warning():
+    import warnings
+
+    page = (b'<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel><title>Heron news</title>'
+            b"<item><title>Herons return</title><description>Grey herons returned to the marsh at dawn, "
+            b"a week earlier than last year.</description></item></channel></rss>")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning fails the test
+        doc = read_document(page, "feed.html")
+    assert "Grey herons returned to the marsh" in "\n".join(b.text for b in doc.blocks)

@@ -19,9 +19,13 @@ def test_parser_over_the_memory_bound_is_stopped():
 
 
 def test_parser_over_the_time_bound_is_stopped():
+    # The same readable file, under two bounds: the refusal comes from the bound, not from the
+    # file (a reader that failed on it would fail under both), and it names the bound.
     data = pdf_bytes(["A page of ordinary text."] * 200)
-    with pytest.raises(UnreadableFile, match="took longer than"):
+    assert len(read_document_bounded(data, "long.pdf", timeout_s=120, memory_mb=1024).blocks) == 200
+    with pytest.raises(UnreadableFile, match="took longer than 0.001 s and was stopped") as stopped:
         read_document_bounded(data, "long.pdf", timeout_s=0.001, memory_mb=1024)
+    assert (stopped.value.code, stopped.value.params["seconds"]) == ("file_timeout", 0.001)
 
 
 def test_bounded_parse_returns_the_document():

@@ -2,6 +2,7 @@
 the files it will hand out."""
 
 import os
+import re
 import threading
 import time
 from pathlib import Path
@@ -101,3 +102,35 @@ def test_only_the_image_folder_is_served_by_path(served_studio, tmp_path):
         assert refused[-1].exists()
     for path in refused:
         assert status(path) in (403, 404), path
+
+
+def test_metrics_are_off_by_default(served_studio):
+    url, _ = served_studio
+    response = httpx.get(f"{url}metrics")
+    assert "inkstone_requests_total" not in response.text
+
+
+@pytest.mark.parametrize("served_studio", [{"metrics": True, "users": {"alice": "alice-password-1",
+                                                                      "bob": "bob-password-1"}}], indirect=True)
+def test_metrics_serve_ops_model_state_and_memory_behind_the_login(served_studio):
+    url, studio = served_studio
+    assert httpx.get(f"{url}metrics").status_code == 401
+    with httpx.Client(base_url=url) as browser:  # bob is a writer: studio-wide figures are not his
+        assert browser.post("login", data={"username": "bob", "password": "bob-password-1"}).status_code == 200
+        assert browser.get("metrics").status_code == 403
+    with httpx.Client(base_url=url) as browser:  # alice, the first account, is the admin
+        logged_in = browser.post("login", data={"username": "alice", "password": "alice-password-1"})
+        assert logged_in.status_code == 200, logged_in.text
+        response = browser.get("metrics")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    text = response.text
+    assert "# TYPE inkstone_requests_total counter" in text  # Ops' own text
+    assert re.search(r'inkstone_model_loaded\{role="text",model="[^"]+"\} [01]', text)
+    assert re.search(r'inkstone_model_loaded\{role="embedding",model="[^"]+"\} [01]', text)
+    assert int(re.search(r"inkstone_process_resident_memory_bytes (\d+)", text)[1]) > 10 * 2**20
+
+
+def test_an_upload_with_an_empty_file_name_is_refused_not_a_server_error(served_studio):
+    url, _ = served_studio
+    response = httpx.post(f"{url}gradio_api/upload", files={"files": ("", b"herons hunt", "text/plain")})
+    assert response.status_code == 400 and "needs a file name" in response.text

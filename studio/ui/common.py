@@ -1,18 +1,15 @@
-"""Helpers shared by the UI's tabs: safe rendering, tables, error translation."""
+"""Helpers shared by the UI's tabs: safe rendering, the writer's studio, typed field values."""
 
 from __future__ import annotations
 
 import html
-import logging
+import math
 import re
 
 import gradio as gr
 
-from knowledge import UserError
 from textkit.scripts import CJK_CHAR
-from studio.ui.i18n import say
-
-log = logging.getLogger("studio.ui")
+from studio.ui.i18n import field_label, say
 
 
 def show_markdown(text: str) -> str:
@@ -20,20 +17,9 @@ def show_markdown(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-def user_error(exc: Exception) -> gr.Error:
-    """A writer-actionable error as is; anything else logged and shown as a short message."""
-    if isinstance(exc, UserError):
-        return gr.Error(str(exc))
-    log.exception("unexpected error in the UI")
-    return gr.Error("Something went wrong on our side; the details are in the studio's log.")
-
-
 def writer_studio(studio, request):
     """The studio as the logged-in writer sees it (the whole studio when accounts are off)."""
-    try:
-        return studio.for_user(getattr(request, "username", None))
-    except Exception as exc:
-        raise user_error(exc) from None
+    return studio.for_user(getattr(request, "username", None))
 
 
 def refusal_sink() -> gr.Markdown:
@@ -50,8 +36,37 @@ def _whole_number(value, request, message: str) -> int | None:
         return None
     try:
         return int(float(text))
-    except ValueError:
+    except (ValueError, OverflowError):
         raise gr.Error(say(request, message, value=text)) from None
+
+
+def number(value, field: str, request=None) -> float:
+    """A slider's or number field's value as a float, or a ``gr.Error`` naming the field
+    (``field``: its argument name or TEXT label key). An API script may send anything.
+
+    >>> number("0.7", "temperature"), number(16, "max_new_tokens")
+    (0.7, 16.0)
+    """
+    try:
+        result = float(value)
+    except (TypeError, ValueError):
+        result = math.nan
+    if math.isnan(result) or math.isinf(result):
+        raise gr.Error(say(request, "msg.not_a_number", field=field_label(request, field),
+                           value=str(value)[:40]))
+    return result
+
+
+def whole(value, field: str, request=None) -> int:
+    """A field's value as a whole number, or a ``gr.Error`` naming the field.
+
+    >>> whole("16", "max_new_tokens"), whole(3.0, "k")
+    (16, 3)
+    """
+    result = number(value, field, request)
+    if result != int(result):
+        raise gr.Error(say(request, "msg.not_whole", field=field_label(request, field), value=str(value)[:40]))
+    return int(result)
 
 
 def parse_seed(value, request=None) -> int | None:
@@ -84,11 +99,8 @@ def word_count(text: str) -> int:
 def export_draft(studio, kind: str, generation_id, request, *, flagged: bool = False) -> gr.DownloadButton:
     """A download button for draft ``generation_id`` exported as ``kind`` ("md" or "docx");
     ``flagged``: the export ends with the sentences the check flagged."""
-    number = parse_id(generation_id, request)
-    if number is None:
+    generation = parse_id(generation_id, request)
+    if generation is None:
         raise gr.Error(say(request, "msg.export_first"))
-    try:
-        path = (studio.export_docx if kind == "docx" else studio.export_markdown)(number, flagged=flagged)
-    except Exception as exc:
-        raise user_error(exc) from None
+    path = (studio.export_docx if kind == "docx" else studio.export_markdown)(generation, flagged=flagged)
     return gr.DownloadButton(f"⬇ {path.name}", value=str(path), visible=True)

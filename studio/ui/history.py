@@ -9,7 +9,8 @@ import gradio as gr
 
 from studio.history import GenerationRecord
 from studio.pipeline import DraftReady, ImagesReady, Studio
-from studio.ui.common import export_draft, parse_id, refusal_sink, show_markdown, user_error, writer_studio
+from studio.ui.common import export_draft, parse_id, refusal_sink, show_markdown, writer_studio
+from studio.ui.handling import handler
 from studio.ui.i18n import TEXT, headers, language, say, t, table
 
 # Longest model name shown in the table: a long local path would push the request column off
@@ -92,55 +93,40 @@ def history_tab(studio: Studio) -> dict:
             raise gr.Error(say(request, message))
         return number
 
+    @handler
     def open_one(generation_id, request: gr.Request):
         s = writer_studio(studio, request)
-        try:
-            body, meta, prompt = describe(s, need(generation_id, request), request)
-        except gr.Error:
-            raise
-        except Exception as exc:
-            raise user_error(exc) from None
+        body, meta, prompt = describe(s, need(generation_id, request), request)
         # the previous comparison goes: the page shows one record now
         return body, meta, "", "", prompt
 
+    @handler
     def compare(a, b, request: gr.Request):
         s = writer_studio(studio, request)
-        try:
-            left, _, _ = describe(s, need(a, request), request)
-            right, _, _ = describe(s, need(b, request, "msg.second_id_first"), request)
-            diff = s.history.diff(need(a, request), need(b, request)) or say(request, "msg.no_differences")
-        except gr.Error:
-            raise
-        except Exception as exc:
-            raise user_error(exc) from None
+        left, _, _ = describe(s, need(a, request), request)
+        right, _, _ = describe(s, need(b, request, "msg.second_id_first"), request)
+        diff = s.history.diff(need(a, request), need(b, request)) or say(request, "msg.no_differences")
         return left, right, diff, "", ""
 
+    @handler
     def rerun(generation_id, request: gr.Request):
         s = writer_studio(studio, request)
-        try:
-            record = s.history.get(need(generation_id, request))
-            events = s.rerun(record.id) if record.kind == "text" else s.rerun_image(record.id)
-            final = list(events)[-1]
-        except gr.Error:
-            raise
-        except Exception as exc:
-            raise user_error(exc) from None
+        record = s.history.get(need(generation_id, request))
+        events = s.rerun(record.id) if record.kind == "text" else s.rerun_image(record.id)
+        final = list(events)[-1]
         new_id = final.draft.generation_id if isinstance(final, DraftReady) else (
             final.artworks[0].generation_id if isinstance(final, ImagesReady) and final.artworks else None)
         gr.Info(say(request, "msg.rerun_done", id=record.id, new_id=new_id))
         return history_table(s, request)
 
+    @handler
     def delete(generation_id, request: gr.Request):
         s = writer_studio(studio, request)
-        try:
-            s.history.delete(need(generation_id, request))
-        except gr.Error:
-            raise
-        except Exception as exc:
-            raise user_error(exc) from None
+        s.history.delete(need(generation_id, request))
         return history_table(s, request)
 
     def exporter(kind):
+        @handler
         def export(generation_id, request: gr.Request):
             return export_draft(writer_studio(studio, request), kind, generation_id, request)
         return export
@@ -172,9 +158,11 @@ def history_tab(studio: Studio) -> dict:
             prompt = gr.Code(label=t("history.prompt"), language=None, wrap_lines=True)
         diff = gr.Code(label=t("history.diff"), language=None)
 
+    @handler
     def listing(request: gr.Request):
         return history_table(writer_studio(studio, request), request)
 
+    @handler
     def hinting(request: gr.Request):
         return history_hint(writer_studio(studio, request))
 
@@ -183,6 +171,7 @@ def history_tab(studio: Studio) -> dict:
     # refusals are toasts, not red "Error" badges left on the table or the record
     quiet = {"show_progress_on": [sink]}
 
+    @handler
     def check_id(generation_id, request: gr.Request):
         need(generation_id, request)
 

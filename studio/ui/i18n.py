@@ -5,12 +5,16 @@ Labels are translated in the browser (``gr.I18n``): a component's label or text 
 while handling a request (status lines, the UI's own errors, table headers) are picked by
 ``say(request, key, ...)`` and ``table(request, name, rows)`` from the request's
 Accept-Language, the same browser setting. Reasons that come from the knowledge base and the
-studio (why a file was refused, what a limit is) are in English.
+studio (why a file was refused, what a limit is) carry a stable code and their values besides their
+English text (``knowledge.errors.UserError``); ``reason(request, code, params, english)`` says them
+in the page's language from ``REASONS``, and falls back to the English text for a code not there.
 """
 
 from __future__ import annotations
 
 import gradio as gr
+
+from studio.ui.reasons import FIELDS, REASONS
 
 # key: (English, 简体中文)
 TEXT: dict[str, tuple[str, str]] = {
@@ -118,6 +122,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "images.init": ("Starting image", "起始图片"),
     "images.strength": ("Strength", "变化强度"),
     "images.generate": ("Generate", "生成"),
+    "images.stop": ("Stop", "停止"),
     "images.results": ("Results", "结果"),
     # Knowledge
     "kb.empty": ("Upload documents to ground your writing: TXT, Markdown, HTML, PDF or DOCX.",
@@ -174,6 +179,12 @@ TEXT: dict[str, tuple[str, str]] = {
     "outcome.added": ("added", "已加入"),
     "outcome.duplicate": ("duplicate", "重复"),
     "outcome.failed": ("failed", "失败"),
+    "outcome.replaced": ("replaced", "已替换"),
+    "outcome.cancelled": ("cancelled", "已取消"),
+    "kb.same_name": ("Same name, new content", "同名但内容不同"),
+    "kb.keep_both": ("Keep both", "两份都保留"),
+    "kb.replace": ("Replace (a new version)", "替换（作为新版本）"),
+    "kb.cancel_upload": ("Cancel upload", "取消上传"),
     "outcome.ready": ("ready", "就绪"),
     # Messages made while handling a request
     "msg.seed": ("The seed must be a whole number but is {value!r}", "随机种子必须是整数，而不是 {value!r}"),
@@ -224,6 +235,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "msg.image_step": ("step {step}/{total}", "第 {step}/{total} 步"),
     "msg.image_caption": ("seed {seed} · {steps} steps · {width}x{height}", "随机种子 {seed} · {steps} 步 · {width}x{height}"),
     "msg.images_made": ("Made {count} image(s); seeds {seeds}.", "生成了 {count} 张图片；随机种子 {seeds}。"),
+    "msg.images_stopped": ("Stopped: kept {count} finished image(s); seeds {seeds}.",
+                           "已停止：保留了已完成的 {count} 张图片；随机种子 {seeds}。"),
     "msg.no_provenance": ("This image carries no Inkstone parameters to reuse.", "这张图片没有可复用的 Inkstone 参数。"),
     "msg.reusing": ("Reusing the prompt and seed {seed} of the selected image.",
                     "正在复用所选图片的提示词和随机种子 {seed}。"),
@@ -244,6 +257,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "msg.reindexed": ("Rebuilt the vector index from the database: {count} chunks.",
                       "已根据数据库重建向量索引：{count} 段。"),
     "msg.no_passages": ("No passages found. ", "没有找到相关段落。"),
+    "msg.incident": ("Something went wrong on our side (incident {id}); quote it to whoever runs the studio.",
+                     "我们这边出了问题（事件编号 {id}）；请把编号告诉工作室的管理员。"),
+    "msg.not_a_number": ("“{field}” must be a number, not {value!r}", "“{field}”必须是数字，而不是 {value!r}"),
+    "msg.not_whole": ("“{field}” must be a whole number, not {value!r}", "“{field}”必须是整数，而不是 {value!r}"),
     "msg.id_number": ("An id is a whole number from the table, not {value!r}", "编号是表格中的整数，而不是 {value!r}"),
     "msg.id_first": ("Type a generation id from the table first.", "请先输入表格中的记录编号。"),
     "msg.second_id_first": ("Type a second id from the table first.", "请先输入第二个记录编号。"),
@@ -311,3 +328,35 @@ def headers(name: str) -> list[str]:
 def table(request, name: str, rows: list[list]) -> dict:
     """A Dataframe value: ``rows`` under the headers of ``cols.<name>`` in the browser's language."""
     return {"headers": say(request, f"cols.{name}").split("|"), "data": rows}
+
+
+def field_label(request, name: str) -> str:
+    """The short label of field ``name`` (an argument name, or a TEXT key) in the page's
+    language, without its parenthesised hint: ``"seed"`` -> ``"Seed"`` / ``"随机种子"``."""
+    key = FIELDS.get(name, name)
+    if key not in TEXT:
+        return name
+    label = TEXT[key][language(request)]
+    return label.split(" (")[0].split("（")[0].strip()
+
+
+def reason(request, code: str, params: dict, english: str) -> str:
+    """A reason from knowledge/ or studio/ in the page's language: on an English page the
+    error's own text ``english`` (it may carry detail, such as the parser's words, that the
+    table leaves out); on another, REASONS' words for ``code`` filled with ``params``, or
+    ``english`` for a code not there.
+
+    >>> reason(None, "file_empty", {"name": "a.txt"}, "a.txt: is empty (0 bytes)")
+    'a.txt: is empty (0 bytes)'
+    """
+    column = language(request)
+    words = REASONS.get(code)
+    if column == 0 or words is None:
+        return english
+    values = dict(params)
+    if "field" in values:
+        values["field"] = field_label(request, str(values["field"]))
+    try:
+        return words[column].format(**values)
+    except (KeyError, IndexError, ValueError):  # a reason whose values changed: its own words
+        return english

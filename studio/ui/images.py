@@ -10,7 +10,8 @@ import gradio as gr
 
 from studio.image_generation import ImageSettings, read_provenance
 from studio.pipeline import ImageProgress, ImagesReady, Studio
-from studio.ui.common import parse_seed, user_error, writer_studio
+from studio.ui.common import number, parse_id, parse_seed, whole, writer_studio
+from studio.ui.handling import handler
 from studio.ui.i18n import say, t
 
 
@@ -18,49 +19,57 @@ def images_tab(studio: Studio, draft_id: gr.Number) -> None:
     """Lay out and wire the tab; ``draft_id`` is the Write tab's current draft."""
     configured = studio.images.configured
 
+    @handler
     def suggest_prompt(draft_id, text, request: gr.Request):
         s = writer_studio(studio, request)
-        try:
-            if not text and not draft_id:
-                raise gr.Error(say(request, "msg.illustrate_first"))
-            derived = s.image_prompt(text=text or "", draft_id=None if text else int(draft_id))
-        except Exception as exc:
-            raise user_error(exc) from None
+        draft = parse_id(draft_id, request)
+        if not text and draft is None:
+            raise gr.Error(say(request, "msg.illustrate_first"))
+        derived = s.image_prompt(text=text or "", draft_id=None if text else draft)
         style = say(request, "msg.house_style", words=", ".join(derived.style)) if derived.style else ""
         source = "selection" if text else "draft"
         # "then Generate" only where Generate can be pressed
         key = f"msg.prompt_from_{source}" if configured else f"msg.prompt_from_{source}_no_model"
         return derived.prompt, say(request, key, style=style)
 
+    @handler
     def illustrate(prompt, negative, steps, guidance, width, height, seed, batch, scheduler,
                    init_image, strength, draft_id, request: gr.Request, progress=gr.Progress()):
+        """Generate, streaming: the first update hands the page the stop switch (Stop sets it;
+        the images finished by then are kept and shown), the last one the pictures."""
         s = writer_studio(studio, request)
         cancel = threading.Event()
         settings = ImageSettings(prompt=prompt or "", negative_prompt=negative or "",
-                                 num_inference_steps=int(steps), guidance_scale=float(guidance),
-                                 width=int(width), height=int(height),
+                                 num_inference_steps=whole(steps, "num_inference_steps", request),
+                                 guidance_scale=number(guidance, "guidance_scale", request),
+                                 width=whole(width, "width", request), height=whole(height, "height", request),
                                  seed=parse_seed(seed, request),
-                                 batch_count=int(batch), scheduler=scheduler or "",
-                                 init_image=init_image or "", strength=float(strength))
-        source = {"draft": int(draft_id)} if draft_id else {}
+                                 batch_count=whole(batch, "batch_count", request), scheduler=scheduler or "",
+                                 init_image=init_image or "", strength=number(strength, "strength", request))
+        draft = parse_id(draft_id, request)
+        source = {"draft": draft} if draft is not None else {}
         items, message = [], ""
-        try:
-            # read the stream to its end (returning early would close it and count the request
-            # as abandoned)
-            for event in s.illustrate(settings, source=source, cancel=cancel):
-                if isinstance(event, ImageProgress):
-                    progress(event.step / event.total, desc=say(request, "msg.image_step", step=event.step,
-                                                                 total=event.total))
-                elif isinstance(event, ImagesReady):
-                    items = [(str(a.path), say(request, "msg.image_caption", seed=a.seed,
-                                               steps=a.settings.num_inference_steps, width=a.settings.width,
-                                               height=a.settings.height)) for a in event.artworks]
-                    message = say(request, "msg.images_made", count=len(items),
-                                  seeds=", ".join(str(a.seed) for a in event.artworks))
-        except Exception as exc:
-            raise user_error(exc) from None
-        return items, message
+        yield gr.update(), gr.update(), cancel
+        # read the stream to its end (returning early would close it and count the request
+        # as abandoned)
+        for event in s.illustrate(settings, source=source, cancel=cancel):
+            if isinstance(event, ImageProgress):
+                progress(event.step / event.total, desc=say(request, "msg.image_step", step=event.step,
+                                                             total=event.total))
+            elif isinstance(event, ImagesReady):
+                items = [(str(a.path), say(request, "msg.image_caption", seed=a.seed,
+                                           steps=a.settings.num_inference_steps, width=a.settings.width,
+                                           height=a.settings.height)) for a in event.artworks]
+                message = say(request, "msg.images_made" if event.status != "cancelled" else "msg.images_stopped",
+                              count=len(items), seeds=", ".join(str(a.seed) for a in event.artworks))
+        yield items, message, None
 
+    def stop(cancel):
+        if cancel is not None:
+            cancel.set()
+        return None
+
+    @handler
     def reuse(items, evt: gr.SelectData, request: gr.Request):
         """Fill the controls from the selected result's PNG provenance (its prompt and seed)."""
         try:
@@ -97,7 +106,10 @@ def images_tab(studio: Studio, draft_id: gr.Number) -> None:
                 with gr.Accordion(t("images.start_from"), open=False):
                     init_image = gr.Image(type="filepath", label=t("images.init"))
                     strength = gr.Slider(0.05, 1.0, value=0.6, step=0.05, label=t("images.strength"))
-                generate = gr.Button(t("images.generate"), variant="primary", interactive=configured)
+                with gr.Row():
+                    generate = gr.Button(t("images.generate"), variant="primary", interactive=configured)
+                    stop_button = gr.Button(t("images.stop"), elem_id="image-stop")
+                image_cancel = gr.State(None)
                 image_status = gr.Markdown("")
             with gr.Column(scale=2):
                 # results only: pictures come from Generate, not from uploads
@@ -110,5 +122,6 @@ def images_tab(studio: Studio, draft_id: gr.Number) -> None:
                                     height, image_status], api_name=False)
     generate.click(illustrate, [image_prompt, negative, steps, guidance, width, height, image_seed,
                                 batch, scheduler, init_image, strength, draft_id],
-                   [gallery, image_status], api_name="illustrate", concurrency_id="image",
-                   concurrency_limit=1, show_progress_on=[gallery])
+                   [gallery, image_status, image_cancel], api_name="illustrate", concurrency_id="image",
+                   concurrency_limit=studio.ops.limits.max_concurrent_images, show_progress_on=[gallery])
+    stop_button.click(stop, image_cancel, image_cancel, api_name=False)

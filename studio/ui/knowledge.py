@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import gradio as gr
 
 from knowledge import DEFAULT_COLLECTION
 from studio.pipeline import Studio
-from studio.ui.common import parse_id, refusal_sink, user_error, writer_studio
-from studio.ui.i18n import headers, say, t, table
+from studio.ui.common import parse_id, refusal_sink, whole, writer_studio
+from studio.ui.handling import handler
+from studio.ui.i18n import headers, reason, say, t, table
 
 FILE_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"]
 
@@ -36,6 +38,16 @@ def readable_size(size: int) -> str:
     return f"{size / 1024**2:.1f} MB"
 
 
+def outcome_reason(request, outcome) -> str:
+    """Why a file was refused (or what it duplicates), in the page's language, without the
+    file name the report's first column already shows."""
+    text = reason(request, outcome.code, outcome.params, outcome.message)
+    for separator in (": ", "："):
+        if text.startswith(outcome.name + separator):
+            return text[len(outcome.name) + len(separator):]
+    return text
+
+
 def collection_names(studio: Studio) -> list[str]:
     return [c.name for c in studio.kb.collections()] or [studio.kb.default_collection]
 
@@ -48,11 +60,16 @@ def knowledge_tab(studio: Studio) -> dict:
         return (gr.update(choices=names, value=selected if selected in names else names[0]),
                 documents_table(s, request))
 
-    def upload(files, collection, request: gr.Request, progress=gr.Progress()):
+    @handler
+    def upload(files, collection, same_name=None, request: gr.Request = None, progress=gr.Progress()):
+        """Add the files, streaming: the first update hands the page the cancel switch (Cancel
+        upload sets it: what is stored by then stays, the rest is reported cancelled)."""
         s = writer_studio(studio, request)
         if not files:
             raise gr.Error(say(request, "msg.choose_files"))
         shown = [0.0]
+        cancel = threading.Event()
+        yield gr.update(), gr.update(), gr.update(), gr.update(), cancel
 
         def show(p):
             shown[0] = max(shown[0], p.fraction)  # the bar never goes back
@@ -62,32 +79,34 @@ def knowledge_tab(studio: Studio) -> dict:
 
         try:
             outcomes = s.kb.add_files([(f, f.rsplit("/", 1)[-1]) for f in files],
-                                      collection or s.kb.default_collection, progress=show)
-        except Exception as exc:
-            raise user_error(exc) from None
+                                      collection or s.kb.default_collection, progress=show, cancel=cancel,
+                                      same_name=same_name or "keep")
         finally:  # Gradio's copies of the uploads: the text is stored, the raw files must not stay servable
             for f in files:
                 Path(f).unlink(missing_ok=True)
-        rows = [[o.name, say(request, f"outcome.{o.status}"), o.chunks or "", o.reason] for o in outcomes]
+        rows = [[o.name, say(request, f"outcome.{o.status}"), o.chunks or "", outcome_reason(request, o)]
+                for o in outcomes]
         # the file box empties: the batch is in (or reported), not waiting to be sent again
-        return table(request, "report", rows), *refreshed(s, request, collection), None
+        yield table(request, "report", rows), *refreshed(s, request, collection), None, None
 
+    def cancel_upload(cancel):
+        if cancel is not None:
+            cancel.set()
+        return None
+
+    @handler
     def create(name, request: gr.Request):
         s = writer_studio(studio, request)
-        try:
-            created = s.kb.create_collection(name)
-        except Exception as exc:
-            raise user_error(exc) from None
+        created = s.kb.create_collection(name)
         return refreshed(s, request, created.name)
 
+    @handler
     def rename(old, new, request: gr.Request):
         s = writer_studio(studio, request)
-        try:
-            s.kb.rename_collection(old, new)
-        except Exception as exc:
-            raise user_error(exc) from None
+        s.kb.rename_collection(old, new)
         return refreshed(s, request, new.strip())
 
+    @handler
     def ask_delete(name, request: gr.Request):
         """Say what deleting ``name`` takes with it and show the confirm buttons."""
         s = writer_studio(studio, request)
@@ -96,54 +115,44 @@ def knowledge_tab(studio: Studio) -> dict:
             raise gr.Error(say(request, "msg.no_collection", name=name))
         return gr.update(visible=True), say(request, "msg.confirm_delete", name=name, count=found.documents)
 
+    @handler
     def delete_collection(name, request: gr.Request):
         s = writer_studio(studio, request)
-        try:
-            count = s.kb.delete_collection(name)
-        except Exception as exc:
-            raise user_error(exc) from None
+        count = s.kb.delete_collection(name)
         gr.Info(say(request, "msg.collection_deleted", name=name, count=count))
         return *refreshed(s, request), gr.update(visible=False)
 
+    @handler
     def share(name, user, access, request: gr.Request):
         s = writer_studio(studio, request)
         if s.account is None:
             raise gr.Error(say(request, "msg.sharing_off"))
-        try:
-            s.share_collection(name, user, access)
-        except Exception as exc:
-            raise user_error(exc) from None
+        s.share_collection(name, user, access)
         gr.Info(say(request, "msg.shared", name=name, user=user, access=access) if access != "none"
                 else say(request, "msg.unshared", name=name, user=user))
 
+    @handler
     def remove(doc_id, request: gr.Request):
         s = writer_studio(studio, request)
         number = parse_id(doc_id, request)
         if number is None:
             raise gr.Error(say(request, "msg.doc_id_first"))
-        try:
-            s.kb.remove_document(number)
-        except Exception as exc:
-            raise user_error(exc) from None
+        s.kb.remove_document(number)
         return documents_table(s, request)
 
+    @handler
     def reindex(request: gr.Request, progress=gr.Progress()):
         s = writer_studio(studio, request)
-        try:
-            count = s.reindex()
-        except Exception as exc:
-            raise user_error(exc) from None
+        count = s.reindex()
         gr.Info(say(request, "msg.reindexed", count=count))
         return documents_table(s, request)
 
+    @handler
     def search(query, k, collection, request: gr.Request):
         s = writer_studio(studio, request)
-        try:
-            # a new writer's knowledge base has no collection yet, not even the one shown
-            scope = [collection] if collection and s.kb.collections() else None
-            passages = s.kb.search(query, k=int(k), collections=scope)
-        except Exception as exc:
-            raise user_error(exc) from None
+        # a new writer's knowledge base has no collection yet, not even the one shown
+        scope = [collection] if collection and s.kb.collections() else None
+        passages = s.kb.search(query or "", k=whole(k, "k", request), collections=scope)
         if not passages:
             return table(request, "results", [["", "", "", say(request, "msg.no_passages") + say(request, "kb.empty")]])
         return table(request, "results", [[i, f"{p.score:.3f}", p.location, p.text]
@@ -170,7 +179,12 @@ def knowledge_tab(studio: Studio) -> dict:
             share_button = gr.Button(t("kb.share"), scale=1)
         sink = refusal_sink()
         files = gr.File(label=t("kb.files"), file_count="multiple", file_types=FILE_TYPES, elem_id="kb-files")
-        add = gr.Button(t("kb.add"), variant="primary")
+        with gr.Row():
+            same_name = gr.Radio([(t("kb.keep_both"), "keep"), (t("kb.replace"), "replace")], value="keep",
+                                 label=t("kb.same_name"), scale=2)
+            add = gr.Button(t("kb.add"), variant="primary", scale=1)
+            cancel_upload_button = gr.Button(t("kb.cancel_upload"), scale=1, elem_id="cancel-upload")
+        upload_cancel = gr.State(None)
         report = gr.Dataframe(headers=headers("report"), label=t("kb.report"),
                               interactive=False)
         documents = gr.Dataframe(headers=headers("documents"), label=t("kb.documents"), interactive=False)
@@ -188,14 +202,17 @@ def knowledge_tab(studio: Studio) -> dict:
     # events show no progress, and the upload checks its input before it starts.
     quiet = {"show_progress_on": [sink]}
 
+    @handler
     def check_files(files, request: gr.Request):
         if not files:
             raise gr.Error(say(request, "msg.choose_files"))
 
     # progress drawn once, on the report, not on every table the upload refreshes
     added = add.click(check_files, files, None, api_name=False, **quiet).success(
-        upload, [files, collection], [report, collection, documents, files], api_name="add_documents",
-        show_progress_on=[report])
+        upload, [files, collection, same_name], [report, collection, documents, files, upload_cancel],
+        api_name="add_documents", show_progress_on=[report])
+    # a script cancels its own upload (the same session) through this endpoint too
+    cancel_upload_button.click(cancel_upload, upload_cancel, upload_cancel, api_name="cancel_upload")
     create_button.click(create, new_name, [collection, documents], api_name="create_collection", **quiet)
     rename_button.click(rename, [collection, new_name], [collection, documents], api_name="rename_collection",
                         **quiet)

@@ -8,6 +8,7 @@ import gradio as gr
 from studio.overview import Overview, overview
 from studio.pipeline import Studio
 from studio.ui.common import writer_studio
+from studio.ui.handling import handler
 from studio.ui.i18n import say, t
 
 
@@ -33,6 +34,7 @@ def summary_markdown(view: Overview, request) -> str:
 def system_tab(studio: Studio) -> gr.Tab:
     """Lay out and wire the tab; returns it so the page can refresh it when it is opened."""
 
+    @handler
     def system_status(request: gr.Request):
         s = writer_studio(studio, request)  # a writer sees their own figures; an admin, everything
         metrics = studio.ops.prometheus() if s.admin else ""

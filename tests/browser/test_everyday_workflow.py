@@ -93,7 +93,7 @@ def test_knowledge_tells_the_truth_about_batches_collections_and_search(page, st
     page.get_by_role("button", name="Delete collection").click()
     expect(page.locator("body")).to_contain_text("Delete collection default and the 1 document(s)",
                                                  timeout=30_000)
-    page.get_by_role("button", name="Cancel").click()
+    page.get_by_role("button", name="Cancel", exact=True).click()
     expect(page.get_by_role("button", name="Yes, delete it")).to_be_hidden()
     expect(documents).to_contain_text("herons.md")
     page.get_by_role("button", name="Delete collection").click()
@@ -176,3 +176,47 @@ def test_without_an_image_model_the_images_tab_says_so_to_a_writer(page, studio_
     page.get_by_role("button", name="Illustrate the current draft").click()
     expect(page.locator("body")).to_contain_text("Prompt derived from the selection", timeout=60_000)
     assert "then Generate" not in page.locator("body").inner_text()
+
+
+def test_revise_then_rerun_and_compare_from_history(page, studio_url, make_file):
+    page.goto(studio_url)
+    upload(page, make_file("herons.md", HERONS))
+    page.get_by_role("tab", name="Write").click()
+    page.get_by_label("What should I write?").fill("Write a short note about herons")
+    page.get_by_role("button", name="Write", exact=True).click()
+    expect(page.locator("body")).to_contain_text("draft #1", timeout=120_000)
+
+    # revise a passage of the draft: a new version, #2, recorded as revising #1
+    page.get_by_text("Edit this draft by hand").first.click()
+    sentence = "Grey herons hunt fish in shallow water at dawn."
+    assert sentence in page.locator("#draft-editor textarea").input_value()
+    page.get_by_label("Selection to revise").fill(sentence)
+    page.get_by_role("button", name="Revise", exact=True).click()
+    expect(page.locator("body")).to_contain_text("draft #2", timeout=120_000)
+    expect(error_badges(page)).to_have_count(0)
+
+    page.get_by_role("tab", name="History").click()
+    page.get_by_role("button", name="Refresh").click()
+    expect(page.get_by_label("Generations")).to_contain_text("rewrite", timeout=30_000)
+    page.get_by_label("Generation id").fill("2")
+    page.get_by_role("button", name="Open").click()
+    expect(page.locator("body")).to_contain_text("Revises #1.", timeout=30_000)
+
+    # re-run #1 from its record: #3, the same text, so comparing them shows no differences
+    page.get_by_label("Generation id").fill("1")
+    page.get_by_role("button", name="Re-run").click()
+    expect(page.locator("body")).to_contain_text("Re-ran generation 1 as #3", timeout=120_000)
+    page.get_by_label("Compare with id").fill("3")
+    page.get_by_role("button", name="Compare side by side").click()
+    expect(page.locator("body")).to_contain_text("(no differences)", timeout=30_000)
+    expect(error_badges(page)).to_have_count(0)
+
+
+def test_a_chinese_page_hears_the_studios_reasons_in_chinese(page, studio_url):
+    chinese = page.context.browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 1000})
+    zh = chinese.new_page()
+    zh.goto(studio_url)
+    zh.get_by_label("要写什么？").fill("鹭" * 9000)
+    zh.get_by_role("button", name="开始写作", exact=True).click()
+    expect(zh.locator("body")).to_contain_text("请求有 9000 个字符，上限是 8000", timeout=30_000)
+    chinese.close()
