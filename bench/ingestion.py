@@ -2,6 +2,12 @@
 
     python -m bench.ingestion --path ../shared/data/books/en/war-and-peace.txt [--max-chars N]
     python -m bench.ingestion --path ../shared/data/ir/cranfield --beir [--max-files N]
+    python -m bench.ingestion --path ../shared/data/books/en/war-and-peace.txt --pdf-pages 619
+
+``--pdf-pages N`` first sets the text as an N-page PDF (fpdf2, Helvetica 10 pt on A4, made in
+the temporary folder at bench time, never stored) and ingests that: a long book as a writer
+would upload it, for the "619-page PDF" goal of issue 16. Add ``--quantize`` to embed with the
+int8 model.
 
 Adds the input through ``KnowledgeBase.add_files`` (read, chunk, embed, write SQL + FTS,
 update FAISS), then calls the embedder's ``encode()`` alone on exactly the texts that were
@@ -21,12 +27,42 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
+def book_pdf(text: str, pages: int, path: Path) -> Path:
+    """Set ``text`` as a PDF of at most ``pages`` A4 pages at ``path``: Courier 10 pt, 88
+    characters and 64 lines a page, paragraphs apart (fpdf2's ``text()``; its ``multi_cell``
+    took five minutes for 619 pages here)."""
+    import textwrap
+
+    from fpdf import FPDF
+
+    lines: list[str] = []
+    for paragraph in text.split("\n\n"):
+        paragraph = " ".join(paragraph.split()).encode("latin-1", "replace").decode("latin-1")
+        if paragraph:
+            lines.extend(textwrap.wrap(paragraph, 88) + [""])
+        if len(lines) >= pages * 64:
+            break
+    pdf = FPDF(format="A4")
+    pdf.set_font("Courier", size=10)
+    for start in range(0, min(len(lines), pages * 64), 64):
+        pdf.add_page()
+        for row, line in enumerate(lines[start : start + 64]):
+            if line:
+                pdf.text(15, 18 + row * 4.2, line)
+    pdf.output(str(path))
+    return path
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--path", required=True, type=Path)
     parser.add_argument("--beir", action="store_true", help="path is a BEIR folder: one file per record")
     parser.add_argument("--max-files", type=int, default=0)
     parser.add_argument("--max-chars", type=int, default=0, help="cut a single file to this size")
+    parser.add_argument("--pdf-pages", type=int, default=0,
+                        help="set a text file as a PDF of this many pages first (0: as it is)")
+    parser.add_argument("--quantize", action="store_true",
+                        help="embed with the int8 model (INKSTONE_EMBEDDING_QUANTIZE)")
     args = parser.parse_args(argv)
 
     import sqlalchemy as sa
@@ -53,8 +89,14 @@ def main(argv: list[str] | None = None) -> None:
                 data = data.decode("utf-8", errors="ignore")[: args.max_chars].encode("utf-8")
             files = [source / args.path.name]
             files[0].write_bytes(data)
+            if args.pdf_pages:
+                files = [book_pdf(data.decode("utf-8", errors="ignore"), args.pdf_pages,
+                                  source / (args.path.stem + ".pdf"))]
+                print(f"pdf       {files[0].name}: {args.pdf_pages} pages, "
+                      f"{files[0].stat().st_size / 2**20:.1f} MB")
 
-        kb = KnowledgeBase.open(KnowledgeSettings(data_dir=Path(tmp) / "data"))
+        kb = KnowledgeBase.open(KnowledgeSettings(data_dir=Path(tmp) / "data",
+                                                  embedding_quantize=args.quantize))
         kb.embedder.encode(["warm up"])
         started = time.perf_counter()
         outcomes = kb.add_files(files)

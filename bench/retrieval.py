@@ -76,6 +76,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--database-url", default="",
                         help="an EMPTY database to use instead of a temporary SQLite file "
                              "(e.g. postgresql+psycopg://postgres@127.0.0.1:54329/inkstone_bench)")
+    parser.add_argument("--quantize", action="store_true",
+                        help="embed with the int8 model (INKSTONE_EMBEDDING_QUANTIZE)")
     args = parser.parse_args(argv)
 
     from knowledge import KnowledgeBase, KnowledgeSettings
@@ -102,7 +104,8 @@ def main(argv: list[str] | None = None) -> None:
         name_to_id = {file_name(r["_id"]): r["_id"] for r in corpus}
 
         kb = KnowledgeBase.open(KnowledgeSettings(data_dir=Path(tmp) / "data",
-                                                  database_url=args.database_url or None))
+                                                  database_url=args.database_url or None,
+                                                  embedding_quantize=args.quantize))
         kb.embedder.encode(["warm up"])  # model load is not ingestion throughput
         started = time.perf_counter()
         outcomes = kb.add_files(paths)

@@ -133,7 +133,8 @@ class KnowledgeBase:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = make_engine(settings.url)
         embedder = embedder or Embedder(settings.embedding_model,
-                                        batch_size=settings.embed_batch_size)
+                                        batch_size=settings.embed_batch_size,
+                                        quantize=settings.embedding_quantize)
         return cls(engine, embedder, settings, check_model=check_model)
 
     def for_owner(self, owner: Owner) -> "KnowledgeBase":

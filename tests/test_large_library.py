@@ -179,3 +179,42 @@ def test_lexical_search_with_a_small_budget_keeps_what_matters(kb_settings, embe
     assert hits, f"{query!r} found nothing"
     assert hits[0].document_name in expected
     kb.close()
+
+
+def test_pruned_lexical_search_ranks_candidates_by_every_term(kb_settings, embedder, make_file):
+    """Past the budget only chunks with a rare term are candidates, but the common term still
+    scores them: the longer note that has both ranks first, as in the exhaustive ranking, where
+    scoring by the rare term alone would put it last (BM25 favours the shortest note)."""
+    kb = KnowledgeBase.open(replace(kb_settings, lexical_prune_budget=5), embedder=embedder)
+    files = [make_file(f"harbour-{i:02d}.txt", f"The harbour at dawn, note {i}.") for i in range(6)]
+    # more notes without the common term, so that BM25 gives it a positive weight (df < N/2)
+    files += [make_file(f"gulls-{i:02d}.txt", f"Gulls over the cliffs, note {i}.") for i in range(20)]
+    files += [make_file("zebra-1.txt", "A zebra."), make_file("zebra-2.txt", "Zebra stripes."),
+              make_file("zebra-3.txt", "A zebra at the harbour.")]
+    kb.add_files(files)
+    with kb.engine.connect() as conn:
+        pruned = lexical.search(conn, "harbour zebra", 3, prune_budget=5)
+        exhaustive = dict(lexical.search(conn, "harbour zebra", 50, prune_budget=0))
+        only_rare = lexical.search(conn, "zebra", 3, prune_budget=0)
+    # every candidate carries its exhaustive score (all terms), best first
+    assert [s for _, s in pruned] == pytest.approx([exhaustive[i] for i, _ in pruned])
+    assert pruned[0][1] == pytest.approx(max(exhaustive.values()))
+    assert kb.chunk_text(pruned[0][0]) == "A zebra at the harbour."
+    assert kb.chunk_text(only_rare[0][0]) != kb.chunk_text(pruned[0][0])  # the common term decided
+    kb.close()
+
+
+def test_the_int8_embedder_stays_close_to_the_float_one(embedder):
+    """INKSTONE_EMBEDDING_QUANTIZE trades exactness for speed: the vectors move a little (so
+    the int8 model really runs) but keep their neighbours, English and Chinese alike."""
+    from knowledge.embedding import Embedder
+
+    texts = [f"A short note about {topic}." for topic in TOPICS] + ["潮汐与月亮的关系", "火山灰和熔岩"]
+    exact = embedder.encode(texts)
+    int8 = Embedder(quantize=True).encode(texts)
+    assert int8.shape == exact.shape and int8.dtype == np.float32
+    assert np.allclose(np.linalg.norm(int8, axis=1), 1.0, atol=1e-5)
+    cosines = (exact * int8).sum(axis=1)
+    assert cosines.min() > 0.93 and cosines.min() < 0.9999
+    # each text's nearest neighbour among the float vectors is its own float vector
+    assert ((int8 @ exact.T).argmax(axis=1) == np.arange(len(texts))).all()
