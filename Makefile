@@ -26,8 +26,12 @@ setup: $(STAMP)
 run: setup
 	$(PY) app.py
 
+# Two workers (pytest-xdist), each file on one of them so module fixtures load once; run one
+# file by hand with `.venv/bin/python -m pytest tests/test_x.py` (one process).
+TEST_WORKERS ?= 2
+
 test: setup
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 bench-retrieval: setup
 	$(PY) -m bench.retrieval --dataset ../shared/data/ir/cranfield --mode all

@@ -27,6 +27,31 @@ def _isolated(tmp_path, monkeypatch):
     monkeypatch.delenv("INKSTONE_DATABASE_URL", raising=False)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _patient_gradio_startup():
+    """Gradio pings its own page once at launch (3 s timeout, giving up at the first timeout)
+    and refuses to start when the ping fails; on a loaded, shared CI machine a served test then
+    fails before it begins ("localhost is not accessible"). The suite waits up to 60 s instead."""
+    import time
+
+    import httpx
+    from gradio import networking
+
+    def patient(url: str) -> bool:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.head(url, timeout=10, verify=False).status_code < 500:
+                    return True
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        return False
+
+    networking.url_ok = patient
+    yield
+
+
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
     """The real packaged all-MiniLM-L6-v2, loaded once for the whole session."""
