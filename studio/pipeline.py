@@ -22,6 +22,7 @@ from typing import Iterator
 
 from knowledge import KnowledgeBase, Passage
 from studio.accounts import Accounts, WriterKnowledge
+from studio.catalog import ModelCatalog
 from studio.composer import Composed, Composer
 from studio.grounding import GroundingReport, Scorer, check, lexical_scorer, summary
 from studio.hygiene import echoes, has_scaffolding, instructions, language_of, strip_scaffolding
@@ -143,10 +144,13 @@ class Studio:
     def __init__(self, kb: KnowledgeBase, generator: TextGenerator, history: History, ops: Ops, *,
                  images: ImageGenerator | None = None, images_dir: Path | None = None,
                  image_limits: ImageLimits = ImageLimits(), accounts: Accounts | None = None,
-                 judge: Scorer = lexical_scorer):
+                 judge: Scorer = lexical_scorer, catalog: ModelCatalog | None = None):
         self.kb = kb
         self.accounts = accounts
         self.generator = generator
+        # the models a writer may pick (studio/catalog.py); model_key: which one this studio writes with
+        self.catalog = catalog or ModelCatalog(generator)
+        self.model_key = ""
         self.history = history
         self.ops = ops
         self.images = images or ImageGenerator("")
@@ -180,9 +184,42 @@ class Studio:
         settings.check(max_new_tokens_limit=self.ops.limits.max_new_tokens)
         self.strategy(request.strategy)
 
+    def using(self, model: str) -> "Studio":
+        """The studio writing with ``model`` (a key from ``self.catalog``; "" the default), or a
+        :class:`ModelUnavailable` saying why that model cannot write now."""
+        if not model:
+            return self
+        scoped = copy.copy(self)
+        scoped.generator = self.catalog.generator(model)
+        scoped.model_key = model
+        return scoped
+
+    def language_advice(self, request: WriteRequest, model: str = "") -> str:
+        """Empty when ``model`` writes the request's language (or nobody knows); otherwise what
+        to say before writing: the model's languages and the connected models that write it."""
+        language = understand(request).language
+        writes = self.catalog.languages(model)
+        if language not in ("en", "zh") or writes is None or language in writes:
+            return ""
+        names = {"en": "English", "zh": "Chinese"}
+        choices, _ = self.catalog.choices()
+        capable = [c.label for c in choices if c.languages and language in c.languages]
+        model_id = self.catalog.generator(model).model_id if model in ("", "embedded") else model.partition("/")[2]
+        offer = (f"Models that write {names[language]}: {', '.join(capable)}." if capable else
+                 f"No connected model is known to write {names[language]}: add one in Settings "
+                 "(e.g. a Qwen model on Ollama or llama.cpp's server).")
+        return (f"This request is in {names[language]}, but {model_id} writes only "
+                f"{', '.join(names.get(w, w) for w in writes)}: its draft would be your sources' own "
+                f"sentences with no edits in {names[language]}. {offer} Or tick \"Write anyway\".")
+
     def write(self, request: WriteRequest, settings: GenerationSettings = GenerationSettings(),
               cancel: threading.Event | None = None) -> Iterator[Event]:
-        """Write a draft for ``request``, streaming events; the last one is :class:`DraftReady`."""
+        """Write a draft for ``request`` with the model ``settings.model`` names, streaming
+        events; the last one is :class:`DraftReady`."""
+        yield from self.using(settings.model)._write(request, settings, cancel)
+
+    def _write(self, request: WriteRequest, settings: GenerationSettings,
+               cancel: threading.Event | None) -> Iterator[Event]:
         with self.ops.request("write") as log:
             # 1. check inputs
             self.check_request(request, settings)
@@ -235,11 +272,17 @@ class Studio:
     def revise(self, generation_id: int, instruction: str, *, selection: str = "",
                settings: GenerationSettings = GenerationSettings(),
                cancel: threading.Event | None = None) -> Iterator[Event]:
-        """Continue / rewrite / expand / shorten a stored draft, or only ``selection`` of it.
+        """Continue / rewrite / expand / shorten a stored draft, or only ``selection`` of it,
+        with the model ``settings.model`` names.
 
         The new version is recorded with the old one as its parent; with a selection, the
         revised passage replaces the selection inside the whole draft.
         """
+        yield from self.using(settings.model)._revise(generation_id, instruction, selection=selection,
+                                                      settings=settings, cancel=cancel)
+
+    def _revise(self, generation_id: int, instruction: str, *, selection: str,
+                settings: GenerationSettings, cancel: threading.Event | None) -> Iterator[Event]:
         with self.ops.request(instruction if instruction in REVISIONS else "revise") as log:
             # 1. check inputs
             if instruction not in REVISIONS:
@@ -309,7 +352,19 @@ class Studio:
 
         Re-run (``same_seed``) keeps the seed too: with the same model on CPU the output is the
         same. Regenerate draws a new seed: another version of the draft, recorded as its child
-        so History can compare the two."""
+        so History can compare the two. Both use the model the draft was made with, or say it
+        is not available."""
+        record = self.history.get(generation_id)
+        model = (record.settings or {}).get("model", "")
+        try:
+            studio = self.using(model)
+        except ModelUnavailable as exc:
+            raise ModelUnavailable(f"Generation {generation_id} was made with {record.model_id}, which is "
+                                   f"not available now: {exc}") from None
+        yield from studio._rerun(generation_id, cancel, same_seed=same_seed)
+
+    def _rerun(self, generation_id: int, cancel: threading.Event | None, *,
+               same_seed: bool) -> Iterator[Event]:
         action = "rerun" if same_seed else "regenerate"
         with self.ops.request(action) as log:
             record = self.history.get(generation_id)
@@ -512,6 +567,9 @@ class Studio:
                         log.facts["first_token_s"] = round(time.perf_counter() - began, 3)
                     pieces.append(piece)
                     yield TextDelta(piece)
+            if pieces and not cancel.is_set():  # the speed the picker shows beside the model
+                self.catalog.note_speed(self.model_key, self.generator.count_tokens("".join(pieces))
+                                        / max(time.perf_counter() - began, 1e-6))
         raw = "".join(pieces).strip()
         # 6. hygiene: scaffolding out; an echo of the prompt's instructions is flagged
         generated = strip_scaffolding(raw)
