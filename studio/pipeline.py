@@ -147,6 +147,7 @@ class Studio:
                  judge: Scorer = lexical_scorer, catalog: ModelCatalog | None = None):
         self.kb = kb
         self.accounts = accounts
+        self.admin = True  # placeholder until issue 14: whether this writer may change Settings
         self.generator = generator
         # the models a writer may pick (studio/catalog.py); model_key: which one this studio writes with
         self.catalog = catalog or ModelCatalog(generator)
