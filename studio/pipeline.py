@@ -23,6 +23,7 @@ from typing import Iterator
 from knowledge import KnowledgeBase, Passage
 from studio.accounts import Accounts, WriterKnowledge
 from studio.catalog import ModelCatalog
+from studio.connections import Connections
 from studio.composer import Composed, Composer
 from studio.grounding import GroundingReport, Scorer, check, lexical_scorer, summary
 from studio.hygiene import echoes, has_scaffolding, instructions, language_of, strip_scaffolding
@@ -150,7 +151,8 @@ class Studio:
         self.admin = True  # placeholder until issue 14: whether this writer may change Settings
         self.generator = generator
         # the models a writer may pick (studio/catalog.py); model_key: which one this studio writes with
-        self.catalog = catalog or ModelCatalog(generator)
+        self.catalog = catalog or ModelCatalog(generator, connections=Connections(
+            kb.engine, kb.settings.data_dir / "connections.key"))
         self.model_key = ""
         self.history = history
         self.ops = ops

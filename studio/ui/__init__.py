@@ -18,7 +18,10 @@ from studio.ui.i18n import I18N, TEXT, headers, language, say, t, table
 from studio.ui.history import history_hint, history_table, history_tab
 from studio.ui.images import images_tab
 from studio.ui.knowledge import collection_names, documents_table, knowledge_tab
+from studio.ui.model_picker import model_picker, wire_model_picker
+from studio.ui.settings import settings_tab
 from studio.ui.system import system_tab
+from studio.errors import StudioError
 from studio.pipeline import (REVISIONS, STRATEGIES, BriefReady, DraftReady, PassagesFound, Studio, TextDelta,
                              passage_snapshot)
 from studio.text_generation import GenerationSettings
@@ -122,14 +125,14 @@ def build_demo(studio: Studio) -> gr.Blocks:
                        status, d.generation_id, None, d.text)
 
     def write(prompt, form, tone, length, collections, max_new_tokens, temperature, seed, strategy,
-              request: gr.Request):
+              model="", request: gr.Request = None):
         s = writer_studio(studio, request)
         cancel = threading.Event()
         write_request = WriteRequest(prompt=prompt or "", form=form or "", tone=tone or "", length=length or "",
                                      collections=tuple(collections) if collections else None,
                                      strategy=strategy or "")
         settings = GenerationSettings(max_new_tokens=int(max_new_tokens), temperature=float(temperature),
-                                      seed=parse_seed(seed, request))
+                                      seed=parse_seed(seed, request), model=model or "")
         try:
             yield from stream_events(s.write(write_request, settings, cancel), cancel, request)
         except Exception as exc:
@@ -146,12 +149,13 @@ def build_demo(studio: Studio) -> gr.Blocks:
         except Exception as exc:
             raise user_error(exc) from None
 
-    def revise(draft_id, instruction, selection, max_new_tokens, temperature, request: gr.Request):
+    def revise(draft_id, instruction, selection, max_new_tokens, temperature, model="", request: gr.Request = None):
         s = writer_studio(studio, request)
         if not draft_id:
             raise gr.Error(say(request, "msg.revise_first"))
         cancel = threading.Event()
-        settings = GenerationSettings(max_new_tokens=int(max_new_tokens), temperature=float(temperature))
+        settings = GenerationSettings(max_new_tokens=int(max_new_tokens), temperature=float(temperature),
+                                      model=model or "")
         try:
             yield from stream_events(s.revise(int(draft_id), instruction, selection=selection or "",
                                                    settings=settings, cancel=cancel), cancel, request)
@@ -209,6 +213,8 @@ def build_demo(studio: Studio) -> gr.Blocks:
                                               allow_custom_value=True, label=t("write.collections"))
                     strategy = gr.Dropdown([(t(f"strategy.{k}"), k) for k in ("",) + STRATEGIES], value="",
                                            label=t("write.strategy"))
+                    model, model_about, model_refresh = model_picker()
+                    write_anyway = gr.Checkbox(False, label=t("picker.anyway"), elem_id="write-anyway")
                     with gr.Accordion(t("write.model_settings"), open=False):
                         max_new_tokens = gr.Slider(16, studio.ops.limits.max_new_tokens, value=400, step=16,
                                                    label=t("write.max_new_tokens"))
@@ -245,6 +251,8 @@ def build_demo(studio: Studio) -> gr.Blocks:
         history = history_tab(studio)
 
         system_tab(studio)
+        settings = settings_tab(studio)
+        wire_model_picker(studio, demo, model, model_about, model_refresh)
 
         outputs = [draft, sources, status, draft_id, cancel_switch, edit_text]
         cleared = [draft, sources, export_file, status, draft_placeholder]
@@ -252,13 +260,17 @@ def build_demo(studio: Studio) -> gr.Blocks:
         def clear_draft(request: gr.Request):
             return "", table(request, "sources", []), gr.DownloadButton(visible=False), "", gr.update(visible=False)
 
-        def check_then_clear(prompt, max_new_tokens, temperature, seed, request: gr.Request):
-            """Refuse an invalid request while the current draft is still on the page."""
+        def check_then_clear(prompt, max_new_tokens, temperature, seed, model, anyway, request: gr.Request):
+            """Refuse an invalid request while the current draft is still on the page, and a
+            request in a language the chosen model does not write (unless "write anyway")."""
             s = writer_studio(studio, request)
             settings = GenerationSettings(max_new_tokens=int(max_new_tokens), temperature=float(temperature),
                                           seed=parse_seed(seed, request))
             try:
                 s.check_request(WriteRequest(prompt=prompt or ""), settings)
+                advice = "" if anyway else s.language_advice(WriteRequest(prompt=prompt or ""), model or "")
+                if advice:
+                    raise StudioError(advice)
             except Exception as exc:
                 raise user_error(exc) from None
             return clear_draft(request)
@@ -269,16 +281,17 @@ def build_demo(studio: Studio) -> gr.Blocks:
             return clear_draft(request)
 
         # .success: the page is cleared, and the draft written, only when the request is valid
-        write_button.click(check_then_clear, [prompt, max_new_tokens, temperature, seed], cleared,
+        write_button.click(check_then_clear, [prompt, max_new_tokens, temperature, seed, model, write_anyway], cleared,
                            api_name=False, show_progress_on=[sink]).success(
-            write, [prompt, form, tone, length, collections, max_new_tokens, temperature, seed, strategy], outputs,
+            write, [prompt, form, tone, length, collections, max_new_tokens, temperature, seed, strategy, model],
+            outputs,
             api_name="write", concurrency_id="text", concurrency_limit=studio.ops.limits.max_concurrent_generations,
             show_progress_on=[draft])
         regenerate_button.click(check_draft_then_clear, draft_id, cleared, api_name=False,
                                 show_progress_on=[sink]).success(
             regenerate, draft_id, outputs, api_name="regenerate", concurrency_id="text", show_progress_on=[draft])
         # progress (the queue, the timer) on the draft, not on the sources table
-        revise_button.click(revise, [draft_id, instruction, selection, max_new_tokens, temperature], outputs,
+        revise_button.click(revise, [draft_id, instruction, selection, max_new_tokens, temperature, model], outputs,
                             api_name="revise", concurrency_id="text", show_progress_on=[draft])
         save_edit_button.click(save_edit, [draft_id, edit_text], outputs, api_name="save_edit",
                                concurrency_id="text", show_progress_on=[draft])
@@ -307,4 +320,5 @@ def build_demo(studio: Studio) -> gr.Blocks:
                                       kb_hint, history["hint"]],
                   api_name=False)
         knowledge["added"].then(empty_kb_hint, None, kb_hint, api_name=False)
+        demo.load(settings["loaded"], None, [settings["tab"], settings["listing"]], api_name=False)
     return demo
