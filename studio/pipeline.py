@@ -24,6 +24,7 @@ from knowledge import KnowledgeBase, Passage
 from studio.accounts import Accounts, WriterKnowledge
 from studio.catalog import ModelCatalog
 from studio.connections import Connections
+from studio.reembedding import Reembedding
 from studio.composer import Composed, Composer
 from studio.grounding import GroundingReport, Scorer, check, lexical_scorer, summary
 from studio.hygiene import echoes, has_scaffolding, instructions, language_of, strip_scaffolding
@@ -154,6 +155,7 @@ class Studio:
         self.catalog = catalog or ModelCatalog(generator, connections=Connections(
             kb.engine, kb.settings.data_dir / "connections.key"))
         self.model_key = ""
+        self.reembedding = Reembedding(kb)  # switching the library's embedding model (Settings)
         self.history = history
         self.ops = ops
         self.images = images or ImageGenerator("")

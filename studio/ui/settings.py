@@ -10,6 +10,7 @@ import gradio as gr
 
 from studio.connections import Connection, probe, probe_image_model
 from studio.errors import StudioError
+from studio.reembedding import EMBEDDERS
 from studio.ui.common import parse_id, refusal_sink, user_error, writer_studio
 from studio.ui.i18n import headers, say, t, table
 
@@ -94,6 +95,27 @@ def settings_tab(studio) -> dict:
         connections.remove(number)
         return (*cleared()[:-1], say(request, "msg.removed_connection", name=name), connections_table(request))
 
+    def reembed_line(request) -> str:
+        status = studio.reembedding.status()
+        if status.state == "running":
+            return say(request, "msg.reembed_running", model=status.model, done=status.chunks_done,
+                       total=status.chunks_total or "?")
+        if status.state == "done":
+            return say(request, "msg.reembed_done", model=status.model, total=status.chunks_total)
+        if status.state == "failed":
+            return say(request, "msg.reembed_failed", model=status.model, error=status.error)
+        return say(request, "msg.reembed_idle", model=studio.kb.embedder.model_id)
+
+    @_shown
+    def reembed(model, request: gr.Request):
+        admin_studio(request).reembedding.start(model or "")
+        return reembed_line(request), gr.Timer(active=True)
+
+    def reembed_progress(request: gr.Request):
+        """The progress line while a switch runs; the timer stops when it has ended."""
+        running = studio.reembedding.status().state == "running"
+        return reembed_line(request), gr.Timer(active=running)
+
     with gr.Tab(t("tab.settings"), visible=False, elem_id="settings-tab") as tab:
         gr.Markdown(t("settings.about"))
         listing = gr.Dataframe(headers=headers("connections"), label=t("settings.connections"),
@@ -116,6 +138,13 @@ def settings_tab(studio) -> dict:
             new_button = gr.Button(t("settings.new"))
         outcome = gr.Markdown("", elem_id="connection-outcome")
         sink = refusal_sink()
+        gr.Markdown(t("settings.embedding"))
+        with gr.Row():
+            embedder = gr.Dropdown([(label, key) for key, label in EMBEDDERS], value="", allow_custom_value=True,
+                                   label=t("settings.embedder"), scale=3, elem_id="embedder")
+            reembed_button = gr.Button(t("settings.reembed"), scale=1, elem_id="reembed")
+        reembed_status = gr.Markdown("", elem_id="reembed-status")
+        ticker = gr.Timer(1.0, active=False)
 
     form = [editing, name, kind, base_url, api_key, model, languages, context, outcome]
     listing.select(chosen, None, form, api_name=False)
@@ -125,4 +154,7 @@ def settings_tab(studio) -> dict:
     save_button.click(save, [editing, name, kind, base_url, api_key, model, languages, context],
                       [editing, api_key, listing, outcome], api_name=False, show_progress_on=[sink])
     remove_button.click(remove, editing, form + [listing], api_name=False, show_progress_on=[sink])
+    reembed_button.click(reembed, embedder, [reembed_status, ticker], api_name=False, show_progress_on=[sink])
+    ticker.tick(reembed_progress, None, [reembed_status, ticker], api_name=False, show_progress="hidden")
+    tab.select(reembed_progress, None, [reembed_status, ticker], api_name=False, show_progress="hidden")
     return {"tab": tab, "listing": listing, "loaded": loaded}
