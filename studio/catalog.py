@@ -44,6 +44,7 @@ class ModelCatalog:
         self.embedded = embedded
         self.connections = connections
         self._speeds: dict[str, float] = {}
+        self._images: dict = {}  # connection name -> ImageGenerator (a pipeline, loaded on first use)
         self._lock = threading.Lock()
 
     # --- what is on offer -------------------------------------------------------------------
@@ -115,6 +116,34 @@ class ModelCatalog:
         except NotFound as exc:
             raise ModelUnavailable(f"Model {model} was on connection {name!r}, which is not in "
                                    "Settings any more; choose another model.") from exc
+
+    # --- image models -----------------------------------------------------------------------
+
+    def image_choices(self, images) -> list[tuple[str, str]]:
+        """(label, key) of each image model: the studio's own ``images`` (when configured) and
+        every image connection."""
+        own = [(f"{images.model_id} · {images.backend}", "")] if images.configured else []
+        return own + [(f"{c.model} · {c.name}", c.name) for c in
+                      (self.connections.list("image") if self.connections else [])]
+
+    def image_generator(self, key: str, images):
+        """The image generator for ``key`` ("" the studio's own ``images``); one loaded pipeline
+        per connection, kept while it stays configured the same."""
+        from studio.image_generation import ImageGenerator
+
+        if not key:
+            return images
+        try:
+            connection = self.connections.by_name(key) if self.connections else None
+        except NotFound:
+            connection = None
+        if connection is None or connection.kind != "image":
+            raise ModelUnavailable(f"No image model {key!r} in Settings any more; choose another model.")
+        with self._lock:
+            cached = self._images.get(key)
+            if cached is None or cached.model_id != connection.model:
+                cached = self._images[key] = ImageGenerator(connection.model, memory=images.memory)
+            return cached
 
     # --- facts learnt on use ----------------------------------------------------------------
 

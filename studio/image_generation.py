@@ -44,6 +44,9 @@ class ImageSettings:
     scheduler: str = ""  # empty: the model's own
     init_image: str = ""  # path of an image to start from (image-to-image)
     strength: float = 0.6  # image-to-image: how far to move away from init_image
+    # Which image model (a key of studio.catalog.ModelCatalog.image_choices): "" the studio's own
+    # (INKSTONE_IMAGE_MODEL), else the name of an image connection from Settings. Recorded.
+    model: str = ""
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -431,8 +431,17 @@ class Studio:
 
     def illustrate(self, settings: ImageSettings, *, source: dict | None = None,
                    cancel: threading.Event | None = None) -> Iterator[Event]:
-        """Generate images for ``settings``, streaming progress; every image is saved as a PNG
-        with its parameters and recorded in history. Ends with :class:`ImagesReady`."""
+        """Generate images for ``settings`` with the image model ``settings.model`` names,
+        streaming progress; every image is saved as a PNG with its parameters and recorded in
+        history. Ends with :class:`ImagesReady`."""
+        studio = self
+        if settings.model:
+            studio = copy.copy(self)
+            studio.images = self.catalog.image_generator(settings.model, self.images)
+        yield from studio._illustrate(settings, source=source, cancel=cancel)
+
+    def _illustrate(self, settings: ImageSettings, *, source: dict | None,
+                    cancel: threading.Event | None) -> Iterator[Event]:
         with self.ops.request("illustrate") as log:
             # 1. check inputs (and the model: a clear message when none is configured)
             if not self.images.configured:

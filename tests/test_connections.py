@@ -168,3 +168,26 @@ def test_a_server_killed_mid_stream_is_a_clear_error_and_recovers_when_restarted
     model_server.start()
     events = list(studio.write(request, server_settings()))
     assert isinstance(events[-1], DraftReady) and studio.history.count() == before + 1
+
+
+def test_an_image_model_connected_in_settings_draws_and_is_recorded(studio, connections, tiny_image_model, tmp_path):
+    from studio.connections import probe_image_model
+    from studio.image_generation import ImageSettings
+    from studio.pipeline import ImagesReady
+
+    assert not studio.images.configured  # no INKSTONE_IMAGE_MODEL: images would be off
+    assert probe_image_model(tiny_image_model).ok
+    assert "no model_index.json" in probe_image_model(str(tmp_path)).error
+    connections.save(name="tiny-sd", kind="image", model=tiny_image_model)
+    assert studio.catalog.image_choices(studio.images) == [(f"{tiny_image_model} · tiny-sd", "tiny-sd")]
+    settings = ImageSettings("a heron at dawn", num_inference_steps=1, width=64, height=64, seed=3, model="tiny-sd")
+    art = next(e for e in studio.illustrate(settings) if isinstance(e, ImagesReady)).artworks[0]
+    record = studio.history.get(art.generation_id)
+    assert record.model_id == tiny_image_model and record.settings["model"] == "tiny-sd"
+    again = next(e for e in studio.rerun_image(art.generation_id) if isinstance(e, ImagesReady)).artworks[0]
+    from PIL import Image
+
+    assert Image.open(again.path).tobytes() == Image.open(art.path).tobytes()  # same model, seed, CPU
+    connections.remove(connections.by_name("tiny-sd").id)
+    with pytest.raises(ModelUnavailable, match="No image model 'tiny-sd' in Settings"):
+        list(studio.rerun_image(art.generation_id))

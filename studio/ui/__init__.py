@@ -18,7 +18,7 @@ from studio.ui.i18n import I18N, TEXT, headers, language, say, t, table
 from studio.ui.history import history_hint, history_table, history_tab
 from studio.ui.images import images_tab
 from studio.ui.knowledge import collection_names, documents_table, knowledge_tab
-from studio.ui.model_picker import model_picker, wire_model_picker
+from studio.ui.model_picker import model_picker, wire_image_model_picker, wire_model_picker
 from studio.ui.settings import settings_tab
 from studio.ui.system import system_tab
 from studio.errors import StudioError
@@ -246,13 +246,14 @@ def build_demo(studio: Studio) -> gr.Blocks:
                 with gr.Column(scale=1):
                     sources = gr.Dataframe(headers=headers("sources"), label=t("write.sources"), interactive=False, wrap=True,
                                            column_widths=["7%", "17%", "24%", "15%", "37%"])
-        images_tab(studio, draft_id)
+        image_model, generate_images = images_tab(studio, draft_id)
         knowledge = knowledge_tab(studio)
         history = history_tab(studio)
 
         system_tab(studio)
         settings = settings_tab(studio)
         wire_model_picker(studio, demo, model, model_about, model_refresh)
+        wire_image_model_picker(studio, demo, image_model, generate_images)
 
         outputs = [draft, sources, status, draft_id, cancel_switch, edit_text]
         cleared = [draft, sources, export_file, status, draft_placeholder]

@@ -65,6 +65,7 @@ TEXT: dict[str, tuple[str, str]] = {
                            "✗ 用 {model} 重新嵌入失败：{error}。搜索仍使用旧模型。"),
     "msg.reembed_idle": ("The library is embedded with {model}.", "资料库当前使用 {model} 嵌入。"),
     "picker.model": ("Model", "模型"),
+    "picker.image_model": ("Image model", "图像模型"),
     "picker.refresh": ("↻ Models", "↻ 模型"),
     "picker.anyway": ("Write anyway, even if the model does not write the request's language",
                       "即使模型不写请求的语言也照写"),

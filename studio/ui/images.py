@@ -12,11 +12,13 @@ from studio.image_generation import ImageSettings, read_provenance
 from studio.pipeline import ImageProgress, ImagesReady, Studio
 from studio.ui.common import parse_seed, user_error, writer_studio
 from studio.ui.i18n import say, t
+from studio.ui.model_picker import image_model_picker
 
 
-def images_tab(studio: Studio, draft_id: gr.Number) -> None:
-    """Lay out and wire the tab; ``draft_id`` is the Write tab's current draft."""
-    configured = studio.images.configured
+def images_tab(studio: Studio, draft_id: gr.Number) -> tuple[gr.Dropdown, gr.Button]:
+    """Lay out and wire the tab; ``draft_id`` is the Write tab's current draft. Returns the
+    image model picker and the Generate button, which the page updates when it loads."""
+    configured = studio.images.configured or bool(studio.catalog.connections.list("image"))
 
     def suggest_prompt(draft_id, text, request: gr.Request):
         s = writer_studio(studio, request)
@@ -33,7 +35,7 @@ def images_tab(studio: Studio, draft_id: gr.Number) -> None:
         return derived.prompt, say(request, key, style=style)
 
     def illustrate(prompt, negative, steps, guidance, width, height, seed, batch, scheduler,
-                   init_image, strength, draft_id, request: gr.Request, progress=gr.Progress()):
+                   init_image, strength, draft_id, model="", request: gr.Request = None, progress=gr.Progress()):
         s = writer_studio(studio, request)
         cancel = threading.Event()
         settings = ImageSettings(prompt=prompt or "", negative_prompt=negative or "",
@@ -41,7 +43,7 @@ def images_tab(studio: Studio, draft_id: gr.Number) -> None:
                                  width=int(width), height=int(height),
                                  seed=parse_seed(seed, request),
                                  batch_count=int(batch), scheduler=scheduler or "",
-                                 init_image=init_image or "", strength=float(strength))
+                                 init_image=init_image or "", strength=float(strength), model=model or "")
         source = {"draft": int(draft_id)} if draft_id else {}
         items, message = [], ""
         try:
@@ -79,6 +81,7 @@ def images_tab(studio: Studio, draft_id: gr.Number) -> None:
             gr.Markdown(t("images.off"), elem_id="images-off")
         with gr.Row():
             with gr.Column(scale=2):
+                image_model = image_model_picker(studio)
                 image_prompt = gr.Textbox(label=t("images.prompt"), lines=2)
                 with gr.Row():
                     suggest = gr.Button(t("images.suggest"))
@@ -109,6 +112,7 @@ def images_tab(studio: Studio, draft_id: gr.Number) -> None:
     gallery.select(reuse, gallery, [image_prompt, negative, image_seed, steps, guidance, width,
                                     height, image_status], api_name=False)
     generate.click(illustrate, [image_prompt, negative, steps, guidance, width, height, image_seed,
-                                batch, scheduler, init_image, strength, draft_id],
+                                batch, scheduler, init_image, strength, draft_id, image_model],
                    [gallery, image_status], api_name="illustrate", concurrency_id="image",
                    concurrency_limit=1, show_progress_on=[gallery])
+    return image_model, generate

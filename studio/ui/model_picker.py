@@ -60,3 +60,27 @@ def wire_model_picker(studio, demo: gr.Blocks, model: gr.Dropdown, about: gr.Mar
     demo.load(listed, model, [model, about], api_name=False)
     refresh.click(listed, model, [model, about], api_name="list_models")
     model.input(described, model, about, api_name=False)
+
+
+def image_model_picker(studio) -> gr.Dropdown:
+    """The Images tab's picker: the studio's own image model and every image connection."""
+    return gr.Dropdown([], value="", label=t("picker.image_model"), allow_custom_value=True,
+                       elem_id="image-model-picker")
+
+
+def wire_image_model_picker(studio, demo: gr.Blocks, model: gr.Dropdown, generate: gr.Button) -> None:
+    """Fill the picker when the page loads (and when it is opened); Generate can be pressed
+    once there is a model, an image connection added in Settings included."""
+
+    def listed(current, request: gr.Request):
+        try:
+            s = writer_studio(studio, request)
+            choices = s.catalog.image_choices(s.images)
+        except Exception as exc:
+            raise user_error(exc) from None
+        keys = [key for _, key in choices]
+        return (gr.update(choices=choices, value=current if current in keys else (keys[0] if keys else "")),
+                gr.update(interactive=bool(keys)))
+
+    demo.load(listed, model, [model, generate], api_name=False)
+    model.focus(listed, model, [model, generate], api_name=False)
