@@ -269,8 +269,9 @@ class Studio:
         return asked or ("single" if self.generator.backend == "openai" else "source-first")
 
     def composer(self) -> Composer:
+        # what the model writes: as declared for its connection in Settings, else known by family
         return Composer(self.generator, self.kb.embedder.encode,
-                        languages=writes_languages(self.generator.model_id))
+                        languages=self.catalog.languages(self.model_key))
 
     # --- revise -----------------------------------------------------------------------------
 

@@ -191,3 +191,35 @@ def test_an_image_model_connected_in_settings_draws_and_is_recorded(studio, conn
     connections.remove(connections.by_name("tiny-sd").id)
     with pytest.raises(ModelUnavailable, match="No image model 'tiny-sd' in Settings"):
         list(studio.rerun_image(art.generation_id))
+
+
+ZH_NOTES = {"潮汐.md": "# 潮汐\n\n潮汐每天涨落两次，因为月球吸引海洋。大潮出现在太阳和月球排成一线的时候。"
+                     "小潮出现在上弦月和下弦月的时候。"}
+
+
+def test_a_chinese_request_is_offered_the_chinese_capable_connection_and_written_with_it(
+        studio, connections, model_server, make_file):
+    from studio.text_generation import TransformersGenerator
+
+    studio.kb.add_files([make_file(name, text) for name, text in ZH_NOTES.items()])
+    request = WriteRequest("写一篇关于潮汐的短文")
+    # the studio's own model is known to write English only (a SmolLM2 by name): it says so
+    smollm = TransformersGenerator("SmolLM2-135M-Instruct", cache_dir=studio.kb.settings.data_dir)
+    english_only = Studio(studio.kb, smollm, studio.history, Ops(),
+                          catalog=ModelCatalog(smollm, connections=connections))
+    assert "writes only English" in english_only.language_advice(request)
+    assert "No connected model is known to write Chinese" in english_only.language_advice(request)
+    connect(connections, model_server, languages="en, zh")
+    advice = english_only.language_advice(request)
+    assert f"Models that write Chinese: {MODEL_ALIAS} · laptop" in advice
+    assert english_only.language_advice(request, KEY) == ""  # the connection writes Chinese
+    # written with it, cited and exported. (The server runs SmolLM2, which in truth writes English:
+    # source-first keeps only edits that stay Chinese, so the draft is Chinese whatever it answers.)
+    request = WriteRequest("写一篇关于潮汐的短文", strategy="source-first")
+    draft = list(studio.write(request, GenerationSettings(max_new_tokens=48, temperature=0.0, seed=7,
+                                                          model=KEY)))[-1].draft
+    assert draft.brief.language == "zh" and "wrong_language" not in draft.flags
+    assert draft.report.count("supported") >= 1 and draft.cited
+    assert studio.history.get(draft.generation_id).settings["model"] == KEY
+    exported = studio.export_markdown(draft.generation_id).read_text(encoding="utf-8")
+    assert "[^1]: 潮汐.md" in exported and "潮汐" in exported.split("[^1]:")[0]
