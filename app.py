@@ -41,14 +41,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     settings = Settings.from_env(host=args.host, port=args.port, auth=args.auth)
     studio = build_studio(settings)
-    if studio.accounts.enabled():
-        # writers log in with their own accounts and see only their own material
-        auth = studio.accounts.check
-        if settings.auth:
-            logging.getLogger("inkstone").warning("--auth is ignored: this studio has accounts")
-    else:
-        auth = tuple(settings.auth.split(":", 1)) if settings.auth else None
-    if not _is_loopback(settings.host) and not auth:
+    # with accounts, writers log in as themselves (studio.ui.launch); else one shared login
+    auth = tuple(settings.auth.split(":", 1)) if settings.auth else None
+    if studio.accounts.enabled() and auth:
+        logging.getLogger("inkstone").warning("--auth is ignored: this studio has accounts")
+    if not _is_loopback(settings.host) and not (auth or studio.accounts.enabled()):
         raise SystemExit(f"Refusing to serve on {settings.host} without a login: add accounts "
                          "(python -m studio users add NAME) or pass --auth user:password.")
     demo = build_demo(studio)

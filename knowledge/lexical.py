@@ -12,7 +12,7 @@ import re
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from knowledge.scripts import CJK_CLASS, CJK_RUN, cjk_bigrams
+from textkit.scripts import CJK_CLASS, CJK_RUN, cjk_bigrams
 
 _WORD = re.compile(f"[{CJK_CLASS}]+|[^\\W_{CJK_CLASS}]+")
 # Words too common to help ranking; dropping them from queries keeps OR-queries fast.

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import (DateTime, ForeignKey, Integer, LargeBinary, String, Text)
+from sqlalchemy import (DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -21,10 +21,25 @@ class Base(DeclarativeBase):
 
 class Collection(Base):
     __tablename__ = "collections"
+    __table_args__ = (UniqueConstraint("owner_id", "name"),)  # names are unique per owner
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # the owning account (knowledge-0002); 0 and "" for a team collection (see knowledge.access)
+    owner_id: Mapped[int] = mapped_column(Integer, default=0)
+    owner_name: Mapped[str] = mapped_column(String(100), default="")
+
+
+class CollectionShare(Base):
+    """A collection shared with another account, read-only or read-write."""
+
+    __tablename__ = "collection_shares"
+
+    collection_id: Mapped[int] = mapped_column(ForeignKey("collections.id", ondelete="CASCADE"),
+                                               primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(String(8))  # "read" | "write"
 
 
 class Document(Base):

@@ -1,38 +1,29 @@
-"""Writers' accounts, and who may see which collection.
+"""Writers' accounts: names, passwords, the admin role and login sessions.
 
-Accounts are off until the first user is added (``python -m studio users add NAME``); from then
-on the studio asks for a login and each writer sees only:
+Accounts are off until the first user is added (``python -m studio users add NAME``; the first
+user is an admin); from then on the studio asks for a login and each writer sees only their own
+collections, those shared with them and team collections (``KnowledgeBase.for_owner``, the
+rules in :mod:`knowledge.access`) and their own history (``History.for_owner``). Admins also
+see studio-wide status and may rebuild the index.
 
-* collections they own (everything they create while logged in is private to them),
-* collections shared with them, read-only ("read") or read-write ("write"),
-* team collections: those with no owner, i.e. made before accounts were turned on,
-* their own history (drafts, images, exports).
-
-:class:`WriterKnowledge` is the knowledge base as one writer sees it; ``Studio.for_user`` puts
-it (and a history bound to the writer) in place of the shared ones, so every path through the
-studio, UI and API alike, goes through the same checks. Collection names are unique across the
-studio, so creating a name another writer already uses is refused.
+Sessions are rows in the database, so the command line (another process) revokes them: a new
+password or a removed account ends every session of that account at its next request.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
-from datetime import datetime, timezone
-from pathlib import Path
-from typing import Sequence
+from collections.abc import Iterator, MutableMapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
-from knowledge import KnowledgeBase
-from knowledge.db import could_be_id
-from knowledge.errors import InvalidQuery, NotFound, UserError
-from knowledge.migrations import Migration, apply_migrations
-from knowledge.schema import Chunk, Collection, Document
-
-ROLES = ("read", "write", "owner")
+from knowledge import KnowledgeBase, Migration, NotFound, Owner, UserError, apply_migrations
 
 _META = sa.MetaData()
 USERS = sa.Table(
@@ -41,24 +32,49 @@ USERS = sa.Table(
     sa.Column("name", sa.String(100), nullable=False, unique=True),
     sa.Column("password_hash", sa.Text, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("admin", sa.Boolean, nullable=False, server_default=sa.false()),  # accounts-0002
 )
-ACCESS = sa.Table(
-    "collection_access", _META,
-    sa.Column("collection_id", sa.Integer, sa.ForeignKey("collections.id", ondelete="CASCADE"),
-              primary_key=True),
-    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("role", sa.String(8), nullable=False),  # "owner" | "write" | "read"
+SESSIONS = sa.Table(  # accounts-0002
+    "sessions", _META,
+    sa.Column("token_hash", sa.String(64), primary_key=True),  # sha256 of the cookie's token
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), index=True),
+    sa.Column("user_name", sa.String(100), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
+# How long a login lasts.
+SESSION_LIFETIME = timedelta(days=14)
 
 
 def _create_accounts(conn: Connection) -> None:
+    # the tables as this migration shipped them: users without the admin column, and the
+    # studio's own collection grants (moved to the knowledge base by knowledge-0002)
     meta = sa.MetaData()
     sa.Table("collections", meta, autoload_with=conn)  # the knowledge base's, for the foreign key
-    tables = [USERS.to_metadata(meta), ACCESS.to_metadata(meta)]
-    meta.create_all(conn, tables=tables)
+    users = sa.Table("users", meta, *[c._copy() for c in USERS.columns if c.name != "admin"])
+    access = sa.Table(
+        "collection_access", meta,
+        sa.Column("collection_id", sa.Integer, sa.ForeignKey("collections.id", ondelete="CASCADE"),
+                  primary_key=True),
+        sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("role", sa.String(8), nullable=False))
+    meta.create_all(conn, tables=[users, access])
 
 
-ACCOUNT_MIGRATIONS = [Migration("accounts-0001-users", _create_accounts)]
+def _admins_and_sessions(conn: Connection) -> None:
+    """Admins (the first user becomes one, so someone is) and sessions in the database; the
+    collection grants now live in the knowledge base (knowledge-0002 copied them)."""
+    conn.exec_driver_sql("ALTER TABLE users ADD COLUMN admin BOOLEAN NOT NULL DEFAULT FALSE")
+    first = conn.execute(sa.select(sa.func.min(USERS.c.id))).scalar()
+    if first is not None:
+        conn.execute(sa.text("UPDATE users SET admin = TRUE WHERE id = :id"), {"id": first})
+    meta = sa.MetaData()
+    sa.Table("users", meta, autoload_with=conn)
+    SESSIONS.to_metadata(meta).create(conn)
+    conn.exec_driver_sql("DROP TABLE collection_access")
+
+
+ACCOUNT_MIGRATIONS = [Migration("accounts-0001-users", _create_accounts),
+                      Migration("accounts-0002-admins-and-sessions", _admins_and_sessions)]
 
 # scrypt at n=2**14, r=8: ~50 ms and 16 MB per check, OWASP's minimum for scrypt.
 _SCRYPT = dict(n=2**14, r=8, p=1)
@@ -92,13 +108,36 @@ def verify_password(password: str, stored: str) -> bool:
 
 def _check_name(name: str) -> str:
     clean = str(name or "").strip()
-    if not clean or len(clean) > 100 or any(c.isspace() or c in ":/\\" for c in clean):
-        raise UserError("A user name needs 1-100 characters without spaces, ':' or slashes")
+    if not clean or len(clean) > 100 or any(c.isspace() or c in ":/\\" or not c.isprintable() for c in clean):
+        raise UserError("A user name needs 1-100 characters without spaces, ':', slashes or control characters")
     return clean
 
 
+@functools.cache
+def _unknown_user_hash() -> str:
+    """A hash to check unknown names against, made once, so a wrong name costs one scrypt
+    like a wrong password does (names cannot be told apart by timing)."""
+    return hash_password(secrets.token_hex(16))
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(str(token).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Account:
+    id: int
+    name: str
+    admin: bool
+
+    @property
+    def owner(self) -> Owner:
+        """The account as the knowledge base knows it."""
+        return Owner(self.id, self.name)
+
+
 class Accounts:
-    """Users and collection access in the studio's database."""
+    """Users, their passwords and sessions in the studio's database."""
 
     def __init__(self, engine: Engine):
         self.engine = engine
@@ -109,41 +148,69 @@ class Accounts:
 
     # --- users ------------------------------------------------------------------------------
 
-    def add(self, name: str, password: str) -> None:
+    def add(self, name: str, password: str, *, admin: bool = False) -> Account:
+        """Add a writer; the first one is an admin whatever ``admin`` says."""
         name = _check_name(name)
         if len(password) < 8:
             raise UserError("A password needs at least 8 characters")
         with self._write() as conn, conn.begin():
             if conn.execute(sa.select(USERS.c.id).where(USERS.c.name == name)).first():
                 raise UserError(f"There is already a user called {name!r}")
-            conn.execute(USERS.insert().values(name=name, password_hash=hash_password(password),
-                                               created_at=datetime.now(timezone.utc)))
+            admin = admin or conn.execute(sa.select(USERS.c.id).limit(1)).first() is None
+            new_id = conn.execute(USERS.insert().values(
+                name=name, password_hash=hash_password(password), admin=admin,
+                created_at=datetime.now(timezone.utc)).returning(USERS.c.id)).scalar_one()
+        return Account(new_id, name, admin)
 
     def set_password(self, name: str, password: str) -> None:
+        """A new password; every session of the account ends."""
         if len(password) < 8:
             raise UserError("A password needs at least 8 characters")
         with self._write() as conn, conn.begin():
-            done = conn.execute(USERS.update().where(USERS.c.name == name)
-                                .values(password_hash=hash_password(password))).rowcount
-        if not done:
-            raise NotFound(f"There is no user called {name!r}")
+            user_id = self._id(conn, name)
+            conn.execute(USERS.update().where(USERS.c.id == user_id)
+                         .values(password_hash=hash_password(password)))
+            conn.execute(SESSIONS.delete().where(SESSIONS.c.user_id == user_id))
 
-    def remove(self, name: str) -> None:
-        """Remove a user and their access grants; collections they owned become team
-        collections (nothing a writer stored is deleted with the account)."""
+    def set_admin(self, name: str, admin: bool) -> None:
         with self._write() as conn, conn.begin():
-            user_id = conn.execute(sa.select(USERS.c.id).where(USERS.c.name == name)).scalar()
-            if user_id is None:
-                raise NotFound(f"There is no user called {name!r}")
-            owned = sa.select(ACCESS.c.collection_id).where(ACCESS.c.user_id == user_id,
-                                                            ACCESS.c.role == "owner")
-            conn.execute(ACCESS.delete().where(ACCESS.c.collection_id.in_(owned)))
-            conn.execute(ACCESS.delete().where(ACCESS.c.user_id == user_id))
-            conn.execute(USERS.delete().where(USERS.c.id == user_id))
+            user_id = self._id(conn, name)
+            if not admin and not conn.execute(sa.select(USERS.c.id).where(
+                    USERS.c.admin, USERS.c.id != user_id).limit(1)).first():
+                raise UserError(f"{name!r} is the only admin; make another writer an admin first")
+            conn.execute(USERS.update().where(USERS.c.id == user_id).values(admin=admin))
+
+    def remove(self, name: str) -> Account:
+        """Remove an account and end its sessions (its collections and drafts are the
+        caller's to move or delete first: see :func:`remove_writer`)."""
+        account = self.find(name)
+        if account is None:
+            raise NotFound(f"There is no user called {name!r}")
+        with self._write() as conn, conn.begin():
+            conn.execute(SESSIONS.delete().where(SESSIONS.c.user_id == account.id))
+            conn.execute(USERS.delete().where(USERS.c.id == account.id))
+        return account
+
+    @staticmethod
+    def _id(conn: Connection, name: str) -> int:
+        found = conn.execute(sa.select(USERS.c.id).where(USERS.c.name == str(name))).scalar()
+        if found is None:
+            raise NotFound(f"There is no user called {name!r}")
+        return found
+
+    def find(self, name: str) -> Account | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(USERS.c.id, USERS.c.name, USERS.c.admin)
+                               .where(USERS.c.name == str(name))).first()
+        return Account(row.id, row.name, bool(row.admin)) if row else None
+
+    def list(self) -> list[Account]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(USERS.c.id, USERS.c.name, USERS.c.admin).order_by(USERS.c.name)).all()
+        return [Account(r.id, r.name, bool(r.admin)) for r in rows]
 
     def names(self) -> list[str]:
-        with self.engine.connect() as conn:
-            return list(conn.execute(sa.select(USERS.c.name).order_by(USERS.c.name)).scalars())
+        return [a.name for a in self.list()]
 
     def enabled(self) -> bool:
         """Accounts are on once any user exists."""
@@ -151,168 +218,87 @@ class Accounts:
             return conn.execute(sa.select(USERS.c.id).limit(1)).first() is not None
 
     def check(self, name: str, password: str) -> bool:
-        """Whether ``password`` is ``name``'s (Gradio's login calls this)."""
+        """Whether ``password`` is ``name``'s (Gradio's login calls this); one scrypt either way."""
         with self.engine.connect() as conn:
             stored = conn.execute(sa.select(USERS.c.password_hash)
                                   .where(USERS.c.name == str(name))).scalar()
-        if stored is None:
-            verify_password(password, hash_password("timing"))  # same work for unknown names
-            return False
-        return verify_password(str(password), stored)
+        matches = verify_password(str(password), stored or _unknown_user_hash())
+        return matches and stored is not None
 
-    def user_id(self, conn: Connection, name: str) -> int:
-        found = conn.execute(sa.select(USERS.c.id).where(USERS.c.name == name)).scalar()
-        if found is None:
-            raise NotFound(f"There is no user called {name!r}")
-        return found
+    # --- sessions ---------------------------------------------------------------------------
 
-    # --- access -----------------------------------------------------------------------------
-
-    def roles(self, user: str) -> dict[str, str]:
-        """Collection name -> this writer's role, for every collection they may see."""
-        mine = (sa.select(ACCESS.c.role).join(USERS, USERS.c.id == ACCESS.c.user_id)
-                .where(ACCESS.c.collection_id == Collection.id, USERS.c.name == user)
-                .scalar_subquery())
-        owned = sa.exists().where(ACCESS.c.collection_id == Collection.id)
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(Collection.name, mine, owned)).all()
-        roles = {}
-        for name, role, has_owner in rows:
-            if role or not has_owner:
-                roles[name] = role or "write"  # a team collection: everyone may write
-        return roles
-
-    def grant(self, conn: Connection, collection_id: int, user: str, role: str) -> None:
-        user_id = self.user_id(conn, user)
-        conn.execute(ACCESS.delete().where(ACCESS.c.collection_id == collection_id,
-                                           ACCESS.c.user_id == user_id))
-        if role != "none":
-            conn.execute(ACCESS.insert().values(collection_id=collection_id, user_id=user_id, role=role))
-
-    def shares(self, collection_id: int) -> dict[str, str]:
-        with self.engine.connect() as conn:
-            return dict(conn.execute(sa.select(USERS.c.name, ACCESS.c.role)
-                                     .join(USERS, USERS.c.id == ACCESS.c.user_id)
-                                     .where(ACCESS.c.collection_id == collection_id)).all())
+    def sessions(self) -> "Sessions":
+        """The login sessions, as the mapping of token -> user name a Gradio app keeps."""
+        return Sessions(self)
 
 
-class WriterKnowledge:
-    """The knowledge base as one logged-in writer sees it.
+class Sessions(MutableMapping):
+    """Gradio's ``app.tokens`` (login cookie token -> user name) kept in the database.
 
-    Reads are limited to the writer's visible collections; writes need "write" (documents) or
-    "owner" (rename, delete, share). Anything not visible is reported exactly as if it did not
-    exist, so ids and names of other writers' material cannot be probed.
+    Gradio stores a token when a login succeeds and looks the cookie up on every request; here
+    a lookup also asks whether the account still exists, so a session ends when its account is
+    removed or its password changes (both delete its rows), even from another process. Only a
+    hash of each token is stored. Sessions of a shared ``--auth`` login (no account) hold while
+    accounts are off.
     """
 
-    def __init__(self, kb: KnowledgeBase, accounts: Accounts, user: str):
-        self._kb = kb
+    def __init__(self, accounts: Accounts):
         self.accounts = accounts
-        self.user = user
-        self.default_collection = f"{user}/notes"
-        # what the studio reads from the shared knowledge base as is
-        self.settings, self.embedder, self.engine = kb.settings, kb.embedder, kb.engine
 
-    def _roles(self) -> dict[str, str]:
-        return self.accounts.roles(self.user)
-
-    def _need(self, collection: str, role: str) -> None:
-        have = self._roles().get(collection)
-        if have is None:
-            raise NotFound(f"There is no collection called {collection!r}")
-        if ROLES.index(have) < ROLES.index(role):
-            raise UserError(f"Collection {collection!r} is shared with you read-only"
-                            if have == "read" else f"Only the owner of {collection!r} can do that")
-
-    # --- collections ------------------------------------------------------------------------
-
-    def collections(self):
-        roles = self._roles()
-        return [c for c in self._kb.collections() if c.name in roles]
-
-    def role(self, collection: str) -> str | None:
-        return self._roles().get(collection)
-
-    def create_collection(self, name: str):
-        created = self._kb.create_collection(name)
+    def __setitem__(self, token: str, name: str) -> None:
+        account = self.accounts.find(name)
         with self.accounts._write() as conn, conn.begin():
-            self.accounts.grant(conn, created.id, self.user, "owner")
-        return created
+            conn.execute(SESSIONS.delete().where(SESSIONS.c.created_at < datetime.now(timezone.utc)
+                                                 - SESSION_LIFETIME))
+            conn.execute(SESSIONS.insert().values(token_hash=_token_hash(token), user_name=str(name),
+                                                  user_id=account.id if account else None,
+                                                  created_at=datetime.now(timezone.utc)))
 
-    def rename_collection(self, old: str, new: str) -> None:
-        self._need(old, "owner")
-        self._kb.rename_collection(old, new)
+    def __getitem__(self, token: str) -> str:
+        if not token:
+            raise KeyError(token)
+        with self.accounts.engine.connect() as conn:
+            row = conn.execute(sa.select(SESSIONS.c.user_id, SESSIONS.c.user_name, SESSIONS.c.created_at)
+                               .where(SESSIONS.c.token_hash == _token_hash(token))).first()
+            shared_login = row is not None and row.user_id is None
+            if shared_login and conn.execute(sa.select(USERS.c.id).limit(1)).first():
+                row = None  # accounts were turned on: the shared login no longer lets anyone in
+        if row is None or _aware(row.created_at) < datetime.now(timezone.utc) - SESSION_LIFETIME:
+            raise KeyError(token)
+        return row.user_name
 
-    def delete_collection(self, name: str) -> int:
-        self._need(name, "owner")
-        return self._kb.delete_collection(name)
-
-    def share_collection(self, name: str, user: str, role: str) -> None:
-        """Give ``user`` "read" or "write" access to ``name`` (or take it back with "none")."""
-        if role not in ("read", "write", "none"):
-            raise InvalidQuery(f"Share as 'read', 'write' or 'none', not {role!r}")
-        self._need(name, "owner")
-        if user == self.user:
-            raise InvalidQuery("You own this collection already")
-        collection_id = next(c.id for c in self._kb.collections() if c.name == name)
+    def __delitem__(self, token: str) -> None:
         with self.accounts._write() as conn, conn.begin():
-            self.accounts.grant(conn, collection_id, user, role)
+            conn.execute(SESSIONS.delete().where(SESSIONS.c.token_hash == _token_hash(token)))
 
-    # --- documents --------------------------------------------------------------------------
+    def __iter__(self) -> Iterator[str]:
+        return iter(())  # tokens are not stored, only their hashes
 
-    def documents(self, collection: str | None = None):
-        roles = self._roles()
-        if collection is not None and collection not in roles:
-            raise NotFound(f"There is no collection called {collection!r}")
-        return [d for d in self._kb.documents(collection) if d.collection in roles]
+    def __len__(self) -> int:
+        with self.accounts.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(SESSIONS)).scalar_one()
 
-    def _collection_of(self, column, value) -> str | None:
-        query = sa.select(Collection.name).join(Document, Document.collection_id == Collection.id)
-        if column is Chunk.id:
-            query = query.join(Chunk, Chunk.document_id == Document.id)
-        if not could_be_id(value):
-            return None
-        with self.engine.connect() as conn:
-            return conn.execute(query.where(column == value)).scalar()
+    def end_all(self, name: str) -> None:
+        """Log ``name`` out everywhere (Gradio's "log out of all sessions")."""
+        with self.accounts._write() as conn, conn.begin():
+            conn.execute(SESSIONS.delete().where(SESSIONS.c.user_name == str(name)))
 
-    def remove_document(self, document_id: int) -> None:
-        collection = self._collection_of(Document.id, document_id)
-        if collection is None or collection not in self._roles():
-            raise NotFound(f"There is no document with id {document_id}")
-        self._need(collection, "write")
-        self._kb.remove_document(document_id)
 
-    def document_text(self, document_id: int) -> str:
-        if self._collection_of(Document.id, document_id) not in self._roles():
-            raise NotFound(f"There is no document with id {document_id}")
-        return self._kb.document_text(document_id)
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)  # SQLite drops the zone
 
-    def chunk_text(self, chunk_id: int) -> str:
-        if self._collection_of(Chunk.id, chunk_id) not in self._roles():
-            raise NotFound(f"There is no passage with id {chunk_id}")
-        return self._kb.chunk_text(chunk_id)
 
-    def add_files(self, files: Sequence[str | Path | tuple[str | Path, str]], collection: str, **options):
-        """Add files to ``collection``; a new name becomes a collection the writer owns."""
-        name = " ".join(str(collection or "").split()) or self.default_collection
-        if name not in self._roles():
-            self.create_collection(name)
-        self._need(name, "write")
-        return self._kb.add_files(files, name, **options)
-
-    # --- search and upkeep ------------------------------------------------------------------
-
-    def search(self, query: str, k: int = 5, collections: Sequence[str] | None = None, **options):
-        visible = self._roles()
-        if isinstance(collections, str):
-            collections = [collections]
-        wanted = list(collections) if collections else list(visible)
-        hidden = [c for c in wanted if c not in visible]
-        if hidden:
-            raise InvalidQuery(f"Unknown collection: {', '.join(map(repr, hidden))}")
-        return self._kb.search(query, k=k, collections=wanted, **options)
-
-    def reindex(self, **options) -> int:
-        return self._kb.reindex(**options)
-
-    def stats(self) -> dict:
-        return self._kb.stats()
+def remove_writer(accounts: Accounts, kb: KnowledgeBase, history, name: str, *,
+                  give_to: str | None = None) -> Account:
+    """Remove the account ``name``; its collections and drafts go to the writer ``give_to`` or,
+    without one, are deleted (never silently to the team). The material moves first, so a
+    process killed midway leaves the account in place to remove again."""
+    account = accounts.find(name)
+    if account is None:
+        raise NotFound(f"There is no user called {name!r}")
+    heir = accounts.find(give_to) if give_to else None
+    if give_to and (heir is None or heir.id == account.id):
+        raise UserError(f"Give {name!r}'s material to another existing writer, not {give_to!r}")
+    kb.forget_owner(account.id, give_to=heir.owner if heir else None)
+    history.forget_owner(account.id, give_to=heir.owner if heir else None)
+    return accounts.remove(name)

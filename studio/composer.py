@@ -31,7 +31,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from knowledge.chunking import split_sentences
-from knowledge.scripts import CJK_CHAR, CJK_CLASS, cjk_ratio
+from textkit.scripts import CJK_CHAR, CJK_CLASS, cjk_ratio
 from knowledge.search import Passage
 from studio.grounding import content_terms, hard_facts, lexical_scorer, normalise
 from studio.errors import StudioError

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from studio.history import GenerationRecord
 
@@ -11,15 +12,15 @@ def citation_quotes(record: GenerationRecord) -> list[str]:
     """For each ``[n]`` of the draft, in order, the words it rests on: the supporting span the
     sentence check found, or (for records made before the check) the passage's opening."""
     findings = [f for f in (record.checks or {}).get("findings", []) if f.get("passage")]
-    texts = {s["n"]: s["text"] for s in record.passages}
+    texts = {n: p.text for n, p in enumerate(record.passages, start=1)}
     markers = [int(m.group(1)) for m in re.finditer(_MARKER, record.output)]
     if len(findings) == len(markers) and all(f["passage"] == n for f, n in zip(findings, markers)):
         return [" ".join(f["support"].split()) for f in findings]
     return [" ".join(texts.get(n, "").split())[:300] for n in markers]
 
 
-def _where(source: dict) -> str:
-    return source["document"] + (f", p. {source['page']}" if source.get("page") else "")
+def _where(source) -> str:
+    return source.document_name + (f", p. {source.page}" if source.page else "")
 
 
 def draft_markdown(record: GenerationRecord, images: list = (), *, flagged: bool = False) -> str:
@@ -29,16 +30,17 @@ def draft_markdown(record: GenerationRecord, images: list = (), *, flagged: bool
     appendix lists the sentences the check found partly or not supported.
 
     >>> from datetime import datetime
-    >>> r = GenerationRecord(1, "text", None, "done", "write", {}, {}, [{"n": 1, "document": "a.pdf",
-    ...     "page": 2, "text": "Tides rise. Seas fall."}], [], "m", "b", {}, 1, "Tides rise. [1]", [1], {},
-    ...     None, datetime.now())
+    >>> from knowledge import Passage
+    >>> tides = Passage(1, 1, "a.pdf", "a", "notes", "Tides rise. Seas fall.", 2, 0, 22, "", 1.0)
+    >>> r = GenerationRecord(1, "text", None, "done", "write", {}, None, [tides], [], "m", "b", {}, 1,
+    ...     "Tides rise. [1]", [1], {}, None, datetime.now())
     >>> print(draft_markdown(r))
     Tides rise.[^1]
     <BLANKLINE>
     [^1]: a.pdf, p. 2: “Tides rise. Seas fall.”
     <BLANKLINE>
     """
-    sources = {s["n"]: s for s in record.passages}
+    sources = dict(enumerate(record.passages, start=1))
     quotes = iter(citation_quotes(record))
     notes: list[str] = []
 
@@ -108,8 +110,8 @@ def draft_docx(record: GenerationRecord, path, images: list = (), *, flagged: bo
 
     document = docx.Document()
     footnotes = parse_xml(_FOOTNOTES_XML.encode())
-    sources = {s["n"]: {**s, "document": xml_safe(s["document"]), "text": xml_safe(s["text"])}
-               for s in record.passages}
+    sources = {n: replace(p, document_name=xml_safe(p.document_name), text=xml_safe(p.text))
+               for n, p in enumerate(record.passages, start=1)}
     quotes = iter(citation_quotes(record))
     next_id = 1
     for block in re.split(r"\n\s*\n", xml_safe(record.output).strip()):

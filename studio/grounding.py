@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Protocol, Sequence
 
 from knowledge.chunking import split_sentences
-from knowledge.scripts import CJK_CLASS, CJK_RUN, cjk_bigrams, cjk_ratio
+from textkit.scripts import CJK_CLASS, CJK_RUN, cjk_bigrams, cjk_ratio
 from knowledge.search import Passage
 
 SUPPORTED, PARTIAL, UNSUPPORTED, FRAMING = "supported", "partial", "unsupported", "framing"

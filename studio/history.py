@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import difflib
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Sequence
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
+from knowledge import Migration, NotFound, Owner, Passage, apply_migrations
 from knowledge.db import could_be_id
-from knowledge.errors import NotFound
-from knowledge.migrations import Migration, apply_migrations
+from studio.understanding import Brief
 
 _META = sa.MetaData()
 GENERATIONS = sa.Table(
@@ -46,8 +47,10 @@ GENERATIONS = sa.Table(
     # JSON, text drafts since studio-0003: how the draft was made (strategy, the model's short
     # edits) and what the sentence check found (per-sentence findings, framing lines, flags)
     sa.Column("checks", sa.Text),
+    # the writer's account id (studio-0004): a removed and re-created name is a new account
+    sa.Column("owner_id", sa.Integer),
 )
-_ADDED_LATER = {"owner", "checks"}
+_ADDED_LATER = {"owner", "checks", "owner_id"}
 
 
 def _create_history(conn: Connection) -> None:
@@ -69,9 +72,18 @@ def _add_checks(conn: Connection) -> None:
     conn.execute(sa.text("ALTER TABLE generations ADD COLUMN checks TEXT"))
 
 
+def _add_owner_id(conn: Connection) -> None:
+    conn.execute(sa.text("ALTER TABLE generations ADD COLUMN owner_id INTEGER"))
+    conn.execute(sa.text("CREATE INDEX ix_generations_owner_id ON generations (owner_id)"))
+    if "users" in sa.inspect(conn).get_table_names():
+        conn.execute(sa.text("UPDATE generations SET owner_id = "
+                             "(SELECT id FROM users WHERE users.name = generations.owner)"))
+
+
 STUDIO_MIGRATIONS = [Migration("studio-0001-history", _create_history),
                      Migration("studio-0002-generation-owner", _add_owner),
-                     Migration("studio-0003-generation-checks", _add_checks)]
+                     Migration("studio-0003-generation-checks", _add_checks),
+                     Migration("studio-0004-generation-owner-id", _add_owner_id)]
 
 
 @dataclass(frozen=True)
@@ -82,8 +94,8 @@ class GenerationRecord:
     status: str
     action: str
     request: dict
-    brief: dict
-    passages: list[dict]
+    brief: Brief | None  # None for an image
+    passages: list[Passage]  # numbered from 1 in the draft's [n]
     messages: list[dict]
     model_id: str
     backend: str
@@ -100,36 +112,52 @@ class GenerationRecord:
 class History:
     """Reads and writes generation records. Build with the studio's engine.
 
-    With an ``owner`` (see :meth:`for_owner`) records are written as that writer's and only
+    With an owner (see :meth:`for_owner`) records are written as that writer's and only
     their records can be read; another writer's id reads as not found.
     """
 
-    def __init__(self, engine: Engine, *, owner: str | None = None, migrate: bool = True):
+    def __init__(self, engine: Engine, *, migrate: bool = True):
         self.engine = engine
-        self.owner = owner
+        self.owner_id: int | None = None
+        self.owner: str | None = None
         if migrate:
             apply_migrations(engine, STUDIO_MIGRATIONS)
 
-    def for_owner(self, owner: str) -> "History":
-        return History(self.engine, owner=owner, migrate=False)
+    def for_owner(self, owner_id: int, name: str = "") -> "History":
+        """The history of the account ``owner_id`` (``name`` is kept beside it for reading)."""
+        scoped = History(self.engine, migrate=False)
+        scoped.owner_id, scoped.owner = owner_id, name or None
+        return scoped
+
+    def forget_owner(self, owner_id: int, *, give_to: Owner | None = None) -> None:
+        """An account goes: its records go to the writer ``give_to`` or are deleted."""
+        with self.engine.connect().execution_options(write=True) as conn, conn.begin():
+            mine = GENERATIONS.c.owner_id == owner_id
+            if give_to is not None:
+                conn.execute(GENERATIONS.update().where(mine).values(owner_id=give_to.id, owner=give_to.name))
+                return
+            ids = sa.select(GENERATIONS.c.id).where(mine)
+            conn.execute(GENERATIONS.update().where(GENERATIONS.c.parent_id.in_(ids)).values(parent_id=None))
+            conn.execute(GENERATIONS.delete().where(mine))
 
     def _mine(self, query):
-        return query if self.owner is None else query.where(GENERATIONS.c.owner == self.owner)
+        return query if self.owner_id is None else query.where(GENERATIONS.c.owner_id == self.owner_id)
 
-    def record(self, *, kind: str, action: str, status: str, request: dict, brief: dict,
-               passages: list[dict], messages: list[dict], model_id: str, backend: str,
+    def record(self, *, kind: str, action: str, status: str, request: dict, brief: Brief | None,
+               passages: Sequence[Passage], messages: list[dict], model_id: str, backend: str,
                settings: dict, seed: int | None, output: str, cited: list[int], timings: dict,
                parent_id: int | None = None, error: str | None = None,
                checks: dict | None = None) -> int:
         """Store one generation in one transaction; returns its id."""
         values = dict(kind=kind, action=action, status=status, parent_id=parent_id,
                       request=json.dumps(request, ensure_ascii=False),
-                      brief=json.dumps(brief, ensure_ascii=False),
-                      passages=json.dumps(passages, ensure_ascii=False),
+                      brief=json.dumps(asdict(brief) if brief else {}, ensure_ascii=False),
+                      passages=json.dumps([passage_snapshot(n, p) for n, p in enumerate(passages, 1)],
+                                          ensure_ascii=False),
                       messages=json.dumps(messages, ensure_ascii=False), model_id=model_id,
                       backend=backend, settings=json.dumps(settings), seed=seed, output=output,
                       cited=json.dumps(cited), timings=json.dumps(timings), error=error,
-                      created_at=datetime.now(timezone.utc), owner=self.owner,
+                      created_at=datetime.now(timezone.utc), owner=self.owner, owner_id=self.owner_id,
                       checks=None if checks is None else json.dumps(checks, ensure_ascii=False))
         with self.engine.connect().execution_options(write=True) as conn, conn.begin():
             return conn.execute(GENERATIONS.insert().values(**values)
@@ -143,6 +171,15 @@ class History:
         if row is None:
             raise NotFound(f"There is no generation with id {generation_id}")
         return _record(row)
+
+    def find_output(self, file_name: str, *, kind: str = "image") -> GenerationRecord | None:
+        """The record whose output is a file called ``file_name`` (an image's PNG), if it is
+        this owner's."""
+        query = self._mine(GENERATIONS.select().where(GENERATIONS.c.kind == kind,
+                                                      GENERATIONS.c.output.endswith(f"/{file_name}")))
+        with self.engine.connect() as conn:
+            row = conn.execute(query.limit(1)).first()
+        return _record(row) if row else None
 
     def list(self, *, kind: str | None = None, limit: int = 100) -> list[GenerationRecord]:
         """Newest first."""
@@ -195,11 +232,34 @@ class History:
             raise NotFound(f"There is no generation with id {generation_id}")
 
 
+def passage_snapshot(number: int, p: Passage) -> dict:
+    """A passage as a record stores it (and the draft view shows it)."""
+    return {"n": number, "chunk_id": p.chunk_id, "document_id": p.document_id,
+            "document": p.document_name, "title": p.document_title, "collection": p.collection,
+            "page": p.page, "char_start": p.char_start, "char_end": p.char_end,
+            "headings": p.headings, "score": p.score, "text": p.text}
+
+
+def passage_from_snapshot(s: dict) -> Passage:
+    return Passage(chunk_id=s["chunk_id"], document_id=s["document_id"], document_name=s["document"],
+                   document_title=s["title"], collection=s["collection"], text=s["text"],
+                   page=s["page"], char_start=s["char_start"], char_end=s["char_end"],
+                   headings=s["headings"], score=s["score"])
+
+
+def brief_from_snapshot(s: dict) -> Brief | None:
+    if not s:
+        return None
+    known = {k: v for k, v in s.items() if k in Brief.__dataclass_fields__}
+    return Brief(**{**known, "keywords": tuple(s.get("keywords", ())),
+                    "constraints": tuple(s.get("constraints", ()))})
+
+
 def _record(row) -> GenerationRecord:
     return GenerationRecord(
         id=row.id, kind=row.kind, parent_id=row.parent_id, status=row.status, action=row.action,
-        request=json.loads(row.request), brief=json.loads(row.brief),
-        passages=json.loads(row.passages), messages=json.loads(row.messages),
+        request=json.loads(row.request), brief=brief_from_snapshot(json.loads(row.brief)),
+        passages=[passage_from_snapshot(s) for s in json.loads(row.passages)], messages=json.loads(row.messages),
         model_id=row.model_id, backend=row.backend, settings=json.loads(row.settings),
         seed=row.seed, output=row.output, cited=json.loads(row.cited),
         timings=json.loads(row.timings), error=row.error, created_at=row.created_at,

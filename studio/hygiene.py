@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from knowledge.scripts import CJK_CHAR, cjk_ratio
+from textkit.scripts import CJK_CHAR, cjk_ratio
 
 # Labels our prompts use; a line starting with one is scaffolding, never draft text.
 SCAFFOLD_LABELS = ("task", "tone", "length", "language", "request", "sources?", "passage",

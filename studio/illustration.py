@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from knowledge.scripts import CJK_CHAR, cjk_ratio
+from textkit.scripts import CJK_CHAR, cjk_ratio
 from studio.text_generation import GenerationSettings, TextGenerator
 from studio.understanding import WriteRequest, understand
 

@@ -29,7 +29,7 @@ class Overview:
     chunks: int
     drafts_today: int
     typical_draft_s: float | None  # median over recent finished drafts; None before the first
-    errors_last_hour: int
+    errors_last_hour: int | None  # studio-wide, so only for an admin's view
 
 
 def overview(studio) -> Overview:
@@ -45,4 +45,4 @@ def overview(studio) -> Overview:
     return Overview(models=models, documents=stats["documents"], chunks=stats["chunks"],
                     drafts_today=studio.history.count(kind="text", since=midnight),
                     typical_draft_s=round(statistics.median(seconds), 1) if seconds else None,
-                    errors_last_hour=studio.ops.errors_since(3600))
+                    errors_last_hour=studio.ops.errors_since(3600) if studio.admin else None)

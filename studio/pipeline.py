@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Iterator
 
 from knowledge import KnowledgeBase, Passage
-from studio.accounts import Accounts, WriterKnowledge
+from studio.accounts import Account, Accounts
 from studio.catalog import ModelCatalog
 from studio.connections import Connections
 from studio.reembedding import Reembedding
@@ -126,20 +126,6 @@ class ImagesReady:
 Event = BriefReady | PassagesFound | TextDelta | DraftReady | PromptReady | ImageProgress | ImagesReady
 
 
-def passage_snapshot(number: int, p: Passage) -> dict:
-    return {"n": number, "chunk_id": p.chunk_id, "document_id": p.document_id,
-            "document": p.document_name, "title": p.document_title, "collection": p.collection,
-            "page": p.page, "char_start": p.char_start, "char_end": p.char_end,
-            "headings": p.headings, "score": p.score, "text": p.text}
-
-
-def passage_from_snapshot(s: dict) -> Passage:
-    return Passage(chunk_id=s["chunk_id"], document_id=s["document_id"], document_name=s["document"],
-                   document_title=s["title"], collection=s["collection"], text=s["text"],
-                   page=s["page"], char_start=s["char_start"], char_end=s["char_end"],
-                   headings=s["headings"], score=s["score"])
-
-
 class Studio:
     """Writes grounded drafts. Built by ``app.py`` from its parts; holds no per-user state."""
 
@@ -149,7 +135,6 @@ class Studio:
                  judge: Scorer = lexical_scorer, catalog: ModelCatalog | None = None):
         self.kb = kb
         self.accounts = accounts
-        self.admin = True  # placeholder until issue 14: whether this writer may change Settings
         self.generator = generator
         # the models a writer may pick (studio/catalog.py); model_key: which one this studio writes with
         self.catalog = catalog or ModelCatalog(generator, connections=Connections(
@@ -162,18 +147,39 @@ class Studio:
         self.images_dir = images_dir or kb.settings.data_dir / "images"
         self.image_limits = image_limits
         self.judge = judge  # scores how well a span supports a sentence (studio/grounding.py)
+        self.account: Account | None = None  # the logged-in writer in a for_user view
+        self.admin = True  # may see studio-wide status and rebuild the index
 
     def for_user(self, user: str | None) -> "Studio":
         """The studio as ``user`` sees it when accounts are on: their collections (own, shared,
-        team) and their own history; the whole studio when accounts are off."""
+        team), their own history, and studio-wide facts only for an admin; the whole studio
+        when accounts are off."""
         if self.accounts is None or not self.accounts.enabled():
             return self
-        if not user:
+        account = self.accounts.find(user) if user else None
+        if account is None:
             raise StudioError("Log in first: this studio has accounts.")
         scoped = copy.copy(self)
-        scoped.kb = WriterKnowledge(self.kb, self.accounts, user)
-        scoped.history = self.history.for_owner(user)
+        scoped.account, scoped.admin = account, account.admin
+        scoped.kb = self.kb.for_owner(account.owner)
+        scoped.history = self.history.for_owner(account.id, account.name)
         return scoped
+
+    def share_collection(self, collection: str, writer: str, role: str) -> None:
+        """Share the writer's ``collection`` with the writer called ``writer`` ("read",
+        "write", or "none" to stop). A name with no account is answered like any other (and
+        nothing is stored), so sharing cannot be used to find out who has an account."""
+        if self.account is None:
+            raise StudioError("Sharing needs accounts: add them with `python -m studio users add NAME`.")
+        other = self.accounts.find(str(writer or "").strip())
+        # nobody by that name: the same checks and answers as a real share, and nothing stored
+        self.kb.share_collection(collection, other.id if other else None, role)
+
+    def reindex(self) -> int:
+        """Rebuild the vector index from SQL (an admin's action: it is the whole studio's)."""
+        if not self.admin:
+            raise StudioError("Only an admin can rebuild the index.")
+        return self.kb.reindex()
 
     # --- write ------------------------------------------------------------------------------
 
@@ -306,14 +312,13 @@ class Studio:
 
             # 2. understand: the original brief, re-aimed at the revision
             with log.stage("understand"):
-                brief = Brief(**{**parent.brief, "keywords": tuple(parent.brief["keywords"]),
-                                 "constraints": tuple(parent.brief["constraints"])})
+                brief = parent.brief
                 if instruction == "shorten":
                     brief = replace(brief, length="short", target_words=max(50, len(target.split()) // 2))
             yield BriefReady(brief)
 
             # 3. retrieve: the sources the draft was written from
-            passages = [passage_from_snapshot(s) for s in parent.passages]
+            passages = parent.passages
             yield PassagesFound(passages)
 
             if (parent.checks or {}).get("strategy") == "source-first":
@@ -381,9 +386,8 @@ class Studio:
                 raise StudioError(f"Generation {generation_id} was made with {record.model_id} on "
                                   f"{record.backend}; this studio runs {self.generator.model_id} on "
                                   f"{self.generator.backend}, which would not reproduce it.")
-            brief = Brief(**{**record.brief, "keywords": tuple(record.brief["keywords"]),
-                             "constraints": tuple(record.brief["constraints"])})
-            passages = [passage_from_snapshot(s) for s in record.passages]
+            brief = record.brief
+            passages = record.passages
             settings = GenerationSettings(**record.settings)
             yield BriefReady(brief)
             yield PassagesFound(passages)
@@ -449,6 +453,10 @@ class Studio:
                 raise ModelUnavailable(NOT_CONFIGURED)
             check_image_settings(settings, self.image_limits)
             self.ops.check_prompt(settings.prompt + settings.negative_prompt)
+            if source and "draft" in source:  # the writer's own draft: another's reads as not found
+                self.history.get(source["draft"])
+            if source and "chunk" in source:
+                self.kb.chunk_text(source["chunk"])
             seed = settings.seed if settings.seed is not None else random.randrange(2**31)
             settings = replace(settings, seed=seed)
 
@@ -511,7 +519,7 @@ class Studio:
         path = save_png(image, self.images_dir / time.strftime("%Y-%m") / name, provenance)
         generation_id = self.history.record(
             kind="image", action="illustrate", status="done",
-            request={"prompt": settings.prompt, "source": source}, brief={}, passages=[],
+            request={"prompt": settings.prompt, "source": source}, brief=None, passages=[],
             messages=[], model_id=self.images.model_id, backend=self.images.backend,
             settings=single.as_dict(), seed=seed, output=str(path), cited=[], timings={})
         return Artwork(generation_id, path, seed, single, self.images.model_id, source)
@@ -548,9 +556,16 @@ class Studio:
     # --- system ---------------------------------------------------------------------------
 
     def system_status(self) -> dict:
-        """What the System tab shows: models, storage, queue and request metrics."""
+        """What the System tab shows: models, storage, queue and request metrics; to a writer
+        who is not an admin, the models and their own material only."""
         from knowledge.db import redact_url
 
+        if not self.admin:
+            return {"text model": self.generator.info(),
+                    "embedding model": {"id": self.kb.embedder.model_id, "loaded": self.kb.embedder.loaded},
+                    "image model": self.images.info(),
+                    "knowledge base": self.kb.stats(),
+                    "drafts": self.history.count(kind="text"), "images": self.history.count(kind="image")}
         return {
             "text model": self.generator.info(),
             "embedding model": {"id": self.kb.embedder.model_id, "loaded": self.kb.embedder.loaded},
@@ -645,11 +660,10 @@ class Studio:
 
         # 7. record in history
         status = "cancelled" if cancel.is_set() else "done"
-        snapshots = [passage_snapshot(i, p) for i, p in enumerate(passages, start=1)]
         with log.stage("record"):
             generation_id = self.history.record(
-                kind="text", action=action, status=status, request=request, brief=asdict(brief),
-                passages=snapshots, messages=messages, model_id=self.generator.model_id,
+                kind="text", action=action, status=status, request=request, brief=brief,
+                passages=passages, messages=messages, model_id=self.generator.model_id,
                 backend=self.generator.backend, settings=settings.as_dict(), seed=settings.seed,
                 output=report.text, cited=list(report.cited), timings=dict(log.stages),
                 parent_id=parent_id, checks=checks)
@@ -672,9 +686,8 @@ class Studio:
             if not text.strip():
                 raise StudioError("The edited draft is empty; write something or keep the old version.")
             self.ops.check_prompt(text)
-            brief = Brief(**{**parent.brief, "keywords": tuple(parent.brief["keywords"]),
-                             "constraints": tuple(parent.brief["constraints"])})
-            passages = [passage_from_snapshot(s) for s in parent.passages]
+            brief = parent.brief
+            passages = parent.passages
             previous = parent.checks or {}
             events = list(self._check_and_record(
                 log, action="edit", request={"edits": generation_id}, brief=brief, passages=passages,

@@ -20,6 +20,7 @@ from typing import Iterator, Protocol
 
 from studio.devices import pick_device
 from studio.errors import ModelUnavailable, StudioError
+from textkit.scripts import count_tokens as estimate_tokens
 
 log = logging.getLogger(__name__)
 
@@ -520,9 +521,7 @@ class OpenAICompatibleGenerator:
         return self._context_window
 
     def count_tokens(self, text: str) -> int:
-        from knowledge.scripts import count_tokens
-
-        return count_tokens(text)  # an estimate: the server's tokenizer is not at hand
+        return estimate_tokens(text)  # an estimate: the server's tokenizer is not at hand
 
     def info(self) -> dict:
         return {"id": self.model_id, "backend": self.backend, "loaded": True,

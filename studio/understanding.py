@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from knowledge.lexical import query_terms
-from knowledge.scripts import cjk_ratio
+from textkit.scripts import cjk_ratio
 
 FORMS = ("article", "blog_post", "outline", "summary", "email", "social_post",
          "product_description", "rewrite", "expand", "free")

@@ -190,7 +190,6 @@ def served_studio(request, tmp_path, database_url, embedder, tiny_generator, tin
                     accounts=accounts)
     demo = build_demo(studio)
     launch(demo, studio, port=None, prevent_thread_lock=True, quiet=True,
-           auth=accounts.check if accounts.enabled() else None,
            **({"queue_size": options["queue_size"]} if "queue_size" in options else {}))
     yield demo.local_url, studio
     demo.close()

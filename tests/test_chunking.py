@@ -4,7 +4,7 @@ import pytest
 
 from knowledge.chunking import chunk_document, document_text, split_sentences
 from knowledge.readers import Block, ParsedDocument
-from knowledge.scripts import count_tokens
+from textkit.scripts import count_tokens
 
 SENTENCE = "The lighthouse keeper wrote down the weather every hour without fail."  # 12 tokens
 ZH_SENTENCE = "灯塔看守人每个小时都会记录天气情况。"  # 18 tokens

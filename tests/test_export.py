@@ -2,25 +2,23 @@
 
 import re
 import zipfile
+from dataclasses import replace
 
 from PIL import Image
 
+from knowledge import Passage
 from studio.history import History
 from studio.ops import Ops
 from studio.pipeline import Studio
 
-PASSAGES = [{"n": 1, "chunk_id": 1, "document_id": 1, "document": "tides.pdf", "title": "", "collection": "default",
-             "page": 3, "char_start": 0, "char_end": 10, "headings": "", "score": 1.0,
-             "text": "Tides rise and fall twice a day."},
-            {"n": 2, "chunk_id": 2, "document_id": 2, "document": "moon.md", "title": "", "collection": "default",
-             "page": None, "char_start": 0, "char_end": 10, "headings": "", "score": 0.9,
-             "text": "The moon pulls on the oceans."}]
+PASSAGES = [Passage(1, 1, "tides.pdf", "", "default", "Tides rise and fall twice a day.", 3, 0, 10, "", 1.0),
+            Passage(2, 2, "moon.md", "", "default", "The moon pulls on the oceans.", None, 0, 10, "", 0.9)]
 
 
 def test_docx_has_footnotes_per_citation_and_the_drafts_images(kb, tiny_generator, tmp_path):
     history = History(kb.engine)
     studio = Studio(kb, tiny_generator, history, Ops())
-    common = dict(brief={}, passages=PASSAGES, messages=[], model_id="m", backend="b", settings={},
+    common = dict(brief=None, passages=PASSAGES, messages=[], model_id="m", backend="b", settings={},
                   seed=1, timings={})
     draft_id = history.record(kind="text", action="write", status="done", request={"prompt": "tides"},
                               output="# Tides\n\nTides rise twice daily. [1]\n\nThe moon pulls the sea. [2][1]",
@@ -80,9 +78,9 @@ def test_docx_export_survives_control_characters_in_model_output(kb, tiny_genera
     # rather than failing (this failed the browser test once with the random tiny model).
     history = History(kb.engine)
     studio = Studio(kb, tiny_generator, history, Ops())
-    noisy = [{**PASSAGES[0], "document": "bell\x07.pdf", "text": "Tides\x00 rise."}]
+    noisy = [replace(PASSAGES[0], document_name="bell\x07.pdf", text="Tides\x00 rise.")]
     draft_id = history.record(kind="text", action="write", status="done", request={"prompt": "tides"},
-                              output="Tides\x1b rise\x0b daily. [1]", cited=[1], brief={}, passages=noisy,
+                              output="Tides\x1b rise\x0b daily. [1]", cited=[1], brief=None, passages=noisy,
                               messages=[], model_id="m", backend="b", settings={}, seed=1, timings={})
     with zipfile.ZipFile(studio.export_docx(draft_id)) as archive:
         body = archive.read("word/document.xml").decode()

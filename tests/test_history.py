@@ -3,6 +3,7 @@
 import pytest
 
 from knowledge.db import make_engine
+from knowledge import Passage
 from knowledge.errors import NotFound
 from studio.history import History
 
@@ -10,7 +11,7 @@ from studio.history import History
 def record(history, output, parent_id=None):
     return history.record(kind="text", action="write" if parent_id is None else "rewrite",
                           status="done", request={"prompt": "Write about tides"},
-                          brief={"form": "article"}, passages=[{"n": 1, "chunk_id": 4, "text": "Tides."}],
+                          brief=None, passages=[Passage(4, 1, "tides.md", "Tides", "notes", "Tides.", None, 0, 6, "", 1.0)],
                           messages=[{"role": "user", "content": "..."}], model_id="m", backend="transformers",
                           settings={"temperature": 0.7, "seed": 5}, seed=5, output=output, cited=[1],
                           timings={"generate": 1.5}, parent_id=parent_id)
@@ -24,7 +25,7 @@ def test_round_trip_chain_diff_delete(database_url):
 
     stored = history.get(second)
     assert (stored.parent_id, stored.seed, stored.cited) == (first, 5, [1])
-    assert stored.request == {"prompt": "Write about tides"} and stored.passages[0]["chunk_id"] == 4
+    assert stored.request == {"prompt": "Write about tides"} and stored.passages[0].chunk_id == 4
     assert [r.id for r in history.chain(third)] == [first, second, third]
     assert [r.id for r in history.list()] == [third, second, first]
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from knowledge.scripts import CJK_CHAR
+from textkit.scripts import CJK_CHAR
 from studio.errors import ModelUnavailable, StudioError
 from studio.history import History
 from studio.illustration import clean_description, style_terms

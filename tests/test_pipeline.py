@@ -40,7 +40,7 @@ def test_write_streams_each_stage_and_records_the_draft(studio):
     assert len(deltas) > 1
     record = studio.history.get(draft.generation_id)
     assert record.seed == 42 and record.status == "done" and record.action == "write"
-    assert record.passages[0]["document"] == "tides.md"
+    assert record.passages[0].document_name == "tides.md"
     assert "<source n=\"1\" from=\"tides.md\">" in record.messages[1]["content"]
     assert record.model_id == studio.generator.model_id
     assert set(record.timings) >= {"understand", "retrieve", "compose", "generate", "check"}

@@ -1,6 +1,6 @@
 """Prompts: numbered, fenced sources that fit the context window; instructions stay outside."""
 
-from knowledge.scripts import count_tokens
+from textkit.scripts import count_tokens
 from knowledge.search import Passage
 from studio.prompts import SYSTEM_PROMPT, compose
 from studio.understanding import WriteRequest, understand

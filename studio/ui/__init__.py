@@ -22,8 +22,8 @@ from studio.ui.model_picker import model_picker, wire_image_model_picker, wire_m
 from studio.ui.settings import settings_tab
 from studio.ui.system import system_tab
 from studio.errors import StudioError
-from studio.pipeline import (REVISIONS, STRATEGIES, BriefReady, DraftReady, PassagesFound, Studio, TextDelta,
-                             passage_snapshot)
+from studio.history import passage_snapshot
+from studio.pipeline import REVISIONS, STRATEGIES, BriefReady, DraftReady, PassagesFound, Studio, TextDelta
 from studio.text_generation import GenerationSettings
 from studio.understanding import FORMS, LENGTHS, TONES, WriteRequest
 
@@ -72,18 +72,37 @@ QUEUE_SIZE = 64
 
 
 def launch(demo: gr.Blocks, studio: Studio, *, host: str = "127.0.0.1", port: int | None = 7860,
-           auth=None, queue_size: int = QUEUE_SIZE, **options) -> None:
+           auth: tuple[str, str] | None = None, queue_size: int = QUEUE_SIZE,
+           prevent_thread_lock: bool = False, **options) -> None:
     """Serve ``demo`` the one way the studio is served (``app.py`` and the tests use this).
 
     Bounded queue; uploads over the knowledge base's size limit refused by the server before a
     handler reads them; the only folder served by path is the studio's image folder (files a
     handler returns are served from Gradio's temp folder); never a public share link.
+
+    Logins: with accounts (``studio.accounts`` has users, now or from when one is added) each
+    writer logs in as themselves, sessions live in the database and failed logins are limited
+    (studio/ui/login.py); ``auth`` is one shared ``(user, password)`` while there are none.
     """
+    from starlette.middleware import Middleware
+
+    from studio.ui.login import LoginGate
+    from studio.ui.served_files import FileGate
+
     studio.images_dir.mkdir(parents=True, exist_ok=True)
+    accounts = studio.accounts
+    if accounts is not None and accounts.enabled():
+        auth = accounts.check
+    middleware = [Middleware(LoginGate, accounts=accounts),
+                  Middleware(FileGate, studio=studio)] if accounts is not None else []
     demo.queue(max_size=queue_size).launch(
         server_name=host, server_port=port, auth=auth, share=False, show_error=False, i18n=I18N,
         max_file_size=studio.kb.settings.max_upload_bytes, allowed_paths=[str(studio.images_dir)],
-        **options)
+        app_kwargs={"middleware": middleware}, prevent_thread_lock=True, **options)
+    if accounts is not None:
+        demo.server_app.tokens = accounts.sessions()  # before any login: the server just started
+    if not prevent_thread_lock:
+        demo.block_thread()
 
 
 def build_demo(studio: Studio) -> gr.Blocks:

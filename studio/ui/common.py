@@ -9,7 +9,7 @@ import re
 import gradio as gr
 
 from knowledge import UserError
-from knowledge.scripts import CJK_CHAR
+from textkit.scripts import CJK_CHAR
 from studio.ui.i18n import say
 
 log = logging.getLogger("studio.ui")

@@ -47,11 +47,11 @@ def _brief_line(record: GenerationRecord, request) -> str:
     brief = record.brief
 
     def word(kind):
-        value = brief.get(kind, "")
+        value = getattr(brief, kind)
         return TEXT[f"{kind}.{value}"][lang] if f"{kind}.{value}" in TEXT else value
 
     return say(request, "history.brief", form=word("form"), tone=word("tone"), length=word("length"),
-               words=brief.get("target_words", ""), query=brief.get("query", ""))
+               words=brief.target_words, query=brief.query)
 
 
 def describe(studio: Studio, generation_id, request) -> tuple[str, str, str]:
@@ -75,9 +75,9 @@ def describe(studio: Studio, generation_id, request) -> tuple[str, str, str]:
     if record.passages:
         cited = set(record.cited)
         listed = "\n".join(
-            f"{s['n']}. {'✓ ' if s['n'] in cited else ''}{show_markdown(s['document'])}"
-            + (f", p. {s['page']}" if s.get("page") else "")
-            + f" — {show_markdown(' '.join(s['text'].split())[:160])}" for s in record.passages)
+            f"{n}. {'✓ ' if n in cited else ''}{show_markdown(p.document_name)}"
+            + (f", p. {p.page}" if p.page else "")
+            + f" — {show_markdown(' '.join(p.text.split())[:160])}" for n, p in enumerate(record.passages, 1))
         parts.append(f"**{say(request, 'history.sources')}**\n\n{listed}")
     prompt = "\n\n".join(f"[{m['role']}]\n{m['content']}" for m in record.messages)
     if not prompt and record.kind == "image":

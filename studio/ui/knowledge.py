@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import gradio as gr
 
 from knowledge import DEFAULT_COLLECTION
@@ -63,6 +65,9 @@ def knowledge_tab(studio: Studio) -> dict:
                                       collection or s.kb.default_collection, progress=show)
         except Exception as exc:
             raise user_error(exc) from None
+        finally:  # Gradio's copies of the uploads: the text is stored, the raw files must not stay servable
+            for f in files:
+                Path(f).unlink(missing_ok=True)
         rows = [[o.name, say(request, f"outcome.{o.status}"), o.chunks or "", o.reason] for o in outcomes]
         # the file box empties: the batch is in (or reported), not waiting to be sent again
         return table(request, "report", rows), *refreshed(s, request, collection), None
@@ -102,10 +107,10 @@ def knowledge_tab(studio: Studio) -> dict:
 
     def share(name, user, access, request: gr.Request):
         s = writer_studio(studio, request)
-        if not hasattr(s.kb, "share_collection"):
+        if s.account is None:
             raise gr.Error(say(request, "msg.sharing_off"))
         try:
-            s.kb.share_collection(name, (user or "").strip(), access)
+            s.share_collection(name, user, access)
         except Exception as exc:
             raise user_error(exc) from None
         gr.Info(say(request, "msg.shared", name=name, user=user, access=access) if access != "none"
@@ -124,7 +129,10 @@ def knowledge_tab(studio: Studio) -> dict:
 
     def reindex(request: gr.Request, progress=gr.Progress()):
         s = writer_studio(studio, request)
-        count = s.kb.reindex()
+        try:
+            count = s.reindex()
+        except Exception as exc:
+            raise user_error(exc) from None
         gr.Info(say(request, "msg.reindexed", count=count))
         return documents_table(s, request)
 

@@ -7,6 +7,7 @@ import gradio as gr
 
 from studio.overview import Overview, overview
 from studio.pipeline import Studio
+from studio.ui.common import writer_studio
 from studio.ui.i18n import say, t
 
 
@@ -24,7 +25,8 @@ def summary_markdown(view: Overview, request) -> str:
     typical = (say(request, "system.typical", seconds=f"{view.typical_draft_s:g}")
                if view.typical_draft_s is not None else say(request, "system.typical_none"))
     lines.append(say(request, "system.drafts", count=view.drafts_today) + " " + typical)
-    lines.append(say(request, "system.errors", count=view.errors_last_hour))
+    if view.errors_last_hour is not None:  # studio-wide: shown to admins
+        lines.append(say(request, "system.errors", count=view.errors_last_hour))
     return "\n".join(f"- {line}" for line in lines)
 
 
@@ -32,7 +34,9 @@ def system_tab(studio: Studio) -> gr.Tab:
     """Lay out and wire the tab; returns it so the page can refresh it when it is opened."""
 
     def system_status(request: gr.Request):
-        return studio.system_status(), studio.ops.prometheus(), summary_markdown(overview(studio), request)
+        s = writer_studio(studio, request)  # a writer sees their own figures; an admin, everything
+        metrics = studio.ops.prometheus() if s.admin else ""
+        return s.system_status(), metrics, summary_markdown(overview(s), request)
 
     with gr.Tab(t("tab.system")) as tab:
         summary = gr.Markdown(elem_id="system-summary")

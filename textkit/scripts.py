@@ -1,4 +1,4 @@
-"""Writing-system helpers shared by chunking, lexical search and the understanding step.
+"""Writing systems and token counts, shared by the knowledge base and the studio.
 
 Chinese, Japanese and Korean are not separated by spaces, so "a word" there is a run of
 characters; these helpers let the rest of the code treat them without a dictionary.
