@@ -47,13 +47,16 @@ PARITY_PROMPTS = [
 ]
 
 
-def server_prompt_tokens(generator, messages: list[dict]) -> int:
-    """The server's own count of a prompt: ``usage.prompt_tokens`` of a one-token completion."""
+def server_prompt_tokens(generator, messages: list[dict]) -> int | None:
+    """The server's own count of a prompt: ``usage.prompt_tokens`` of a one-token completion;
+    None when the server refuses it (400: longer than its context)."""
     import httpx
 
     headers = {"Authorization": f"Bearer {generator.api_key}"} if generator.api_key else {}
     answer = httpx.post(f"{generator.base_url}/chat/completions", headers=headers, timeout=120,
                         json={"model": generator.model_id, "messages": messages, "max_tokens": 1})
+    if answer.status_code == 400:
+        return None
     answer.raise_for_status()
     return int(answer.json()["usage"]["prompt_tokens"])
 
@@ -70,6 +73,9 @@ def prompt_of(generator, tokens: int) -> list[dict]:
     while True:
         messages = [{"role": "user", "content": f"Summarise these notes:\n{text}"}]
         size = prompt_size(generator, messages)
+        if size is None:  # too long for the server: halve it and ask again
+            text = text[: len(text) // 2]
+            continue
         if size <= tokens:
             return messages
         text = text[: int(len(text) * tokens / size) - 1]
