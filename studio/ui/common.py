@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 import re
@@ -26,6 +27,17 @@ def user_error(exc: Exception) -> gr.Error:
         return gr.Error(str(exc))
     log.exception("unexpected error in the UI")
     return gr.Error("Something went wrong on our side; the details are in the studio's log.")
+
+
+def shown(handler):
+    """``handler`` with a writer-actionable error shown as the page's toast (see user_error)."""
+    @functools.wraps(handler)  # keeps the signature: Gradio passes gr.Request by its annotation
+    def run(*args, **kwargs):
+        try:
+            return handler(*args, **kwargs)
+        except Exception as exc:
+            raise user_error(exc) from None
+    return run
 
 
 def writer_studio(studio, request):

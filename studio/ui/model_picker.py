@@ -6,7 +6,7 @@ from __future__ import annotations
 import gradio as gr
 
 from studio.catalog import ModelChoice
-from studio.ui.common import user_error, writer_studio
+from studio.ui.common import shown, writer_studio
 from studio.ui.i18n import say, t
 
 LANGUAGE_NAMES = {"en": "English", "zh": "中文"}
@@ -37,11 +37,9 @@ def model_picker() -> tuple[gr.Dropdown, gr.Markdown, gr.Button]:
 def wire_model_picker(studio, demo: gr.Blocks, model: gr.Dropdown, about: gr.Markdown, refresh: gr.Button) -> None:
     """Fill the picker on page load and on refresh; describe the model chosen."""
 
+    @shown
     def listed(current, request: gr.Request):
-        try:
-            choices, problems = writer_studio(studio, request).catalog.choices()
-        except Exception as exc:
-            raise user_error(exc) from None
+        choices, problems = writer_studio(studio, request).catalog.choices()
         keys = [c.key for c in choices]
         value = current if current in keys else ""
         chosen = next(c for c in choices if c.key == value)
@@ -50,11 +48,9 @@ def wire_model_picker(studio, demo: gr.Blocks, model: gr.Dropdown, about: gr.Mar
             line += "  \n" + say(request, "picker.problems", problems="; ".join(problems))
         return gr.update(choices=[(c.label, c.key) for c in choices], value=value), line
 
+    @shown
     def described(current, request: gr.Request):
-        try:
-            choices, _ = writer_studio(studio, request).catalog.choices()
-        except Exception as exc:
-            raise user_error(exc) from None
+        choices, _ = writer_studio(studio, request).catalog.choices()
         return facts(request, next((c for c in choices if c.key == current), None))
 
     demo.load(listed, model, [model, about], api_name=False)
@@ -72,12 +68,10 @@ def wire_image_model_picker(studio, demo: gr.Blocks, model: gr.Dropdown, generat
     """Fill the picker when the page loads (and when it is opened); Generate can be pressed
     once there is a model, an image connection added in Settings included."""
 
+    @shown
     def listed(current, request: gr.Request):
-        try:
-            s = writer_studio(studio, request)
-            choices = s.catalog.image_choices(s.images)
-        except Exception as exc:
-            raise user_error(exc) from None
+        s = writer_studio(studio, request)
+        choices = s.catalog.image_choices(s.images)
         keys = [key for _, key in choices]
         return (gr.update(choices=choices, value=current if current in keys else (keys[0] if keys else "")),
                 gr.update(interactive=bool(keys)))

@@ -4,26 +4,14 @@ never sent back to the page; the form says "•••• set" instead."""
 
 from __future__ import annotations
 
-import functools
 
 import gradio as gr
 
 from studio.connections import Connection, probe, probe_image_model
 from studio.errors import StudioError
 from studio.reembedding import EMBEDDERS
-from studio.ui.common import parse_id, refusal_sink, user_error, writer_studio
+from studio.ui.common import parse_id, refusal_sink, shown, writer_studio
 from studio.ui.i18n import headers, say, t, table
-
-
-def _shown(handler):
-    """Run ``handler``; a writer-actionable error becomes the page's toast (see user_error)."""
-    @functools.wraps(handler)  # keeps the signature: Gradio passes gr.Request by its annotation
-    def run(*args, **kwargs):
-        try:
-            return handler(*args, **kwargs)
-        except Exception as exc:
-            raise user_error(exc) from None
-    return run
 
 
 def _row(c: Connection) -> list:
@@ -43,12 +31,12 @@ def settings_tab(studio) -> dict:
     def connections_table(request):
         return table(request, "connections", [_row(c) for c in admin_studio(request).catalog.connections.list()])
 
-    @_shown
+    @shown
     def loaded(request: gr.Request):
         visible = writer_studio(studio, request).admin
         return gr.update(visible=visible), (connections_table(request) if visible else table(request, "connections", []))
 
-    @_shown
+    @shown
     def chosen(evt: gr.SelectData, request: gr.Request):
         """Fill the form from the connection picked in the table (its key stays where it is)."""
         name = evt.row_value[0]
@@ -60,7 +48,7 @@ def settings_tab(studio) -> dict:
     def cleared():
         return None, "", "text", "", gr.update(value="", placeholder=""), "", "", 0, ""
 
-    @_shown
+    @shown
     def test(connection_id, kind, base_url, api_key, model, request: gr.Request):
         """Ask the server for its models with the form's URL and key (the stored key when the
         field is left empty on a saved connection)."""
@@ -76,7 +64,7 @@ def settings_tab(studio) -> dict:
         return say(request, "msg.test_ok", url=base_url if kind == "text" else model, ms=round(answer.latency_ms),
                    count=len(answer.models), models=", ".join(answer.models[:20]))
 
-    @_shown
+    @shown
     def save(connection_id, name, kind, base_url, api_key, model, languages, context, request: gr.Request):
         connections = admin_studio(request).catalog.connections
         saved = connections.save(connection_id=parse_id(connection_id, request), name=name or "", kind=kind,
@@ -85,7 +73,7 @@ def settings_tab(studio) -> dict:
         return (saved.id, gr.update(value="", placeholder=say(request, "msg.key_set") if saved.has_key else ""),
                 connections_table(request), say(request, "msg.saved_connection", name=saved.name))
 
-    @_shown
+    @shown
     def remove(connection_id, request: gr.Request):
         connections = admin_studio(request).catalog.connections
         number = parse_id(connection_id, request)
@@ -106,7 +94,7 @@ def settings_tab(studio) -> dict:
             return say(request, "msg.reembed_failed", model=status.model, error=status.error)
         return say(request, "msg.reembed_idle", model=studio.kb.embedder.model_id)
 
-    @_shown
+    @shown
     def reembed(model, request: gr.Request):
         admin_studio(request).reembedding.start(model or "")
         return reembed_line(request), gr.Timer(active=True)
