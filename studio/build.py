@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
+from dataclasses import replace
 
 from knowledge import KnowledgeBase
 from studio.accounts import Accounts
+from studio.catalog import ModelCatalog
+from studio.connections import Connections
 from studio.history import History
 from studio.image_generation import ImageGenerator
 from studio.ops import Ops
@@ -59,6 +62,15 @@ def build_studio(settings: Settings, *, kb: KnowledgeBase | None = None,
     kb = kb or KnowledgeBase.open(settings.knowledge)
     images = ImageGenerator(settings.image_model, memory=settings.image_memory)
     judge = CrossEncoderJudge(settings.grounding_judge) if settings.grounding_judge else lexical_scorer
-    return Studio(kb, generator or text_generator(settings), History(kb.engine), Ops(settings.limits),
+    generator = generator or text_generator(settings)
+    # Servers added in Settings are offered beside the configured model, which environment
+    # variables choose (they win: the default stays theirs); the packaged model stays on offer
+    # beside a server set by INKSTONE_TEXT_API_URL. Nothing here loads a model.
+    connections = Connections(kb.engine, settings.knowledge.data_dir / "connections.key")
+    embedded = (None if generator.backend != "openai" else
+                text_generator(replace(settings, text_api_url="", text_model="", text_backend="auto")))
+    catalog = ModelCatalog(generator, connections=connections, embedded=embedded)
+    return Studio(kb, generator, History(kb.engine), Ops(settings.limits),
                   images=images, images_dir=settings.knowledge.data_dir / "images",
-                  image_limits=settings.image_limits, accounts=Accounts(kb.engine), judge=judge)
+                  image_limits=settings.image_limits, accounts=Accounts(kb.engine), judge=judge,
+                  catalog=catalog)

@@ -46,6 +46,9 @@ class ImageSettings:
     init_image: str = ""  # path of an image to start from (image-to-image)
     strength: float = 0.6  # image-to-image: how far to move away from init_image
     init_image_sha256: str = ""  # the start image's hash, recorded so a re-run can check it has the same one
+    # Which image model (a key of studio.catalog.ModelCatalog.image_choices): "" the studio's own
+    # (INKSTONE_IMAGE_MODEL), else the name of an image connection from Settings. Recorded.
+    model: str = ""
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -22,6 +22,9 @@ from typing import Iterator
 
 from knowledge import KnowledgeBase, Passage
 from studio.accounts import Account, Accounts
+from studio.catalog import ModelCatalog
+from studio.connections import Connections
+from studio.reembedding import Reembedding
 from studio.composer import Composed, Composer
 from studio.grounding import GroundingReport, Scorer, check, lexical_scorer, summary
 from studio.hygiene import echoes, has_scaffolding, instructions, language_of, strip_scaffolding
@@ -33,7 +36,7 @@ from studio.export import draft_docx, draft_markdown
 from studio.history import History
 from studio.ops import Ops
 from studio.prompts import compose
-from studio.text_generation import GenerationSettings, TextGenerator, writes_languages
+from studio.text_generation import GenerationSettings, TextGenerator
 from studio.understanding import Brief, WriteRequest, understand
 
 REVISIONS = ("continue", "rewrite", "expand", "shorten")
@@ -129,10 +132,15 @@ class Studio:
     def __init__(self, kb: KnowledgeBase, generator: TextGenerator, history: History, ops: Ops, *,
                  images: ImageGenerator | None = None, images_dir: Path | None = None,
                  image_limits: ImageLimits = ImageLimits(), accounts: Accounts | None = None,
-                 judge: Scorer = lexical_scorer):
+                 judge: Scorer = lexical_scorer, catalog: ModelCatalog | None = None):
         self.kb = kb
         self.accounts = accounts
         self.generator = generator
+        # the models a writer may pick (studio/catalog.py); model_key: which one this studio writes with
+        self.catalog = catalog or ModelCatalog(generator, connections=Connections(
+            kb.engine, kb.settings.data_dir / "connections.key"))
+        self.model_key = ""
+        self.reembedding = Reembedding(kb)  # switching the library's embedding model (Settings)
         self.history = history
         self.ops = ops
         self.images = images or ImageGenerator("")
@@ -187,9 +195,42 @@ class Studio:
         settings.check(max_new_tokens_limit=self.ops.limits.max_new_tokens)
         self.strategy(request.strategy)
 
+    def using(self, model: str) -> "Studio":
+        """The studio writing with ``model`` (a key from ``self.catalog``; "" the default), or a
+        :class:`ModelUnavailable` saying why that model cannot write now."""
+        if not model:
+            return self
+        scoped = copy.copy(self)
+        scoped.generator = self.catalog.generator(model)
+        scoped.model_key = model
+        return scoped
+
+    def language_advice(self, request: WriteRequest, model: str = "") -> str:
+        """Empty when ``model`` writes the request's language (or nobody knows); otherwise what
+        to say before writing: the model's languages and the connected models that write it."""
+        language = understand(request).language
+        writes = self.catalog.languages(model)
+        if language not in ("en", "zh") or writes is None or language in writes:
+            return ""
+        names = {"en": "English", "zh": "Chinese"}
+        choices, _ = self.catalog.choices()
+        capable = [c.label for c in choices if c.languages and language in c.languages]
+        model_id = self.catalog.generator(model).model_id if model in ("", "embedded") else model.partition("/")[2]
+        offer = (f"Models that write {names[language]}: {', '.join(capable)}." if capable else
+                 f"No connected model is known to write {names[language]}: add one in Settings "
+                 "(e.g. a Qwen model on Ollama or llama.cpp's server).")
+        return (f"This request is in {names[language]}, but {model_id} writes only "
+                f"{', '.join(names.get(w, w) for w in writes)}: its draft would be your sources' own "
+                f"sentences with no edits in {names[language]}. {offer} Or tick \"Write anyway\".")
+
     def write(self, request: WriteRequest, settings: GenerationSettings = GenerationSettings(),
               cancel: threading.Event | None = None) -> Iterator[Event]:
-        """Write a draft for ``request``, streaming events; the last one is :class:`DraftReady`."""
+        """Write a draft for ``request`` with the model ``settings.model`` names, streaming
+        events; the last one is :class:`DraftReady`."""
+        yield from self.using(settings.model)._write(request, settings, cancel)
+
+    def _write(self, request: WriteRequest, settings: GenerationSettings,
+               cancel: threading.Event | None) -> Iterator[Event]:
         with self.ops.request("write") as log:
             # 1. check inputs
             self.check_request(request, settings)
@@ -234,19 +275,26 @@ class Studio:
         return asked or ("single" if self.generator.backend == "openai" else "source-first")
 
     def composer(self) -> Composer:
+        # what the model writes: as declared for its connection in Settings, else known by family
         return Composer(self.generator, self.kb.embedder.encode,
-                        languages=writes_languages(self.generator.model_id))
+                        languages=self.catalog.languages(self.model_key))
 
     # --- revise -----------------------------------------------------------------------------
 
     def revise(self, generation_id: int, instruction: str, *, selection: str = "",
                settings: GenerationSettings = GenerationSettings(),
                cancel: threading.Event | None = None) -> Iterator[Event]:
-        """Continue / rewrite / expand / shorten a stored draft, or only ``selection`` of it.
+        """Continue / rewrite / expand / shorten a stored draft, or only ``selection`` of it,
+        with the model ``settings.model`` names.
 
         The new version is recorded with the old one as its parent; with a selection, the
         revised passage replaces the selection inside the whole draft.
         """
+        yield from self.using(settings.model)._revise(generation_id, instruction, selection=selection,
+                                                      settings=settings, cancel=cancel)
+
+    def _revise(self, generation_id: int, instruction: str, *, selection: str,
+                settings: GenerationSettings, cancel: threading.Event | None) -> Iterator[Event]:
         with self.ops.request(instruction if instruction in REVISIONS else "revise") as log:
             # 1. check inputs
             if instruction not in REVISIONS:
@@ -316,7 +364,19 @@ class Studio:
 
         Re-run (``same_seed``) keeps the seed too: with the same model on CPU the output is the
         same. Regenerate draws a new seed: another version of the draft, recorded as its child
-        so History can compare the two."""
+        so History can compare the two. Both use the model the draft was made with, or say it
+        is not available."""
+        record = self.history.get(generation_id)
+        model = (record.settings or {}).get("model", "")
+        try:
+            studio = self.using(model)
+        except ModelUnavailable as exc:
+            raise ModelUnavailable(f"Generation {generation_id} was made with {record.model_id}, which is "
+                                   f"not available now: {exc}") from None
+        yield from studio._rerun(generation_id, cancel, same_seed=same_seed)
+
+    def _rerun(self, generation_id: int, cancel: threading.Event | None, *,
+               same_seed: bool) -> Iterator[Event]:
         action = "rerun" if same_seed else "regenerate"
         with self.ops.request(action) as log:
             record = self.history.get(generation_id)
@@ -378,8 +438,17 @@ class Studio:
 
     def illustrate(self, settings: ImageSettings, *, source: dict | None = None,
                    cancel: threading.Event | None = None) -> Iterator[Event]:
-        """Generate images for ``settings``, streaming progress; every image is saved as a PNG
-        with its parameters and recorded in history. Ends with :class:`ImagesReady`."""
+        """Generate images for ``settings`` with the image model ``settings.model`` names,
+        streaming progress; every image is saved as a PNG with its parameters and recorded in
+        history. Ends with :class:`ImagesReady`."""
+        studio = self
+        if settings.model:
+            studio = copy.copy(self)
+            studio.images = self.catalog.image_generator(settings.model, self.images)
+        yield from studio._illustrate(settings, source=source, cancel=cancel)
+
+    def _illustrate(self, settings: ImageSettings, *, source: dict | None,
+                    cancel: threading.Event | None) -> Iterator[Event]:
         with self.ops.request("illustrate") as log:
             # 1. check inputs (and the model: a clear message when none is configured)
             if not self.images.configured:
@@ -533,6 +602,9 @@ class Studio:
                         log.facts["first_token_s"] = round(time.perf_counter() - began, 3)
                     pieces.append(piece)
                     yield TextDelta(piece)
+            if pieces and not cancel.is_set():  # the speed the picker shows beside the model
+                self.catalog.note_speed(self.model_key, self.generator.count_tokens("".join(pieces))
+                                        / max(time.perf_counter() - began, 1e-6))
         raw = "".join(pieces).strip()
         # 6. hygiene: scaffolding out; an echo of the prompt's instructions is flagged
         generated = strip_scaffolding(raw)

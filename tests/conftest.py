@@ -257,3 +257,22 @@ def page():
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         yield page
         browser.close()
+
+
+@pytest.fixture(scope="session")
+def model_server(tmp_path_factory):
+    """llama.cpp's OpenAI-compatible server on loopback with the packaged GGUF (tests/model_server.py),
+    started once per session; a test that kills it must start it again."""
+    import importlib.util
+
+    if importlib.util.find_spec("sse_starlette") is None or importlib.util.find_spec("starlette_context") is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the model-server tests: install requirements.txt (llama_cpp.server's extras)")
+        pytest.skip("llama_cpp.server's extras are missing: pip install -r requirements.txt")
+    from studio.text_generation import packaged_gguf_path
+    from tests.model_server import ModelServer
+
+    server = ModelServer(packaged_gguf_path(), tmp_path_factory.mktemp("model-server") / "server.log")
+    server.start()
+    yield server
+    server.kill()

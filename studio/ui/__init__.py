@@ -17,7 +17,9 @@ from studio.ui.i18n import I18N, headers, t, table
 from studio.ui.history import history_hint, history_table, history_tab
 from studio.ui.images import images_tab
 from studio.ui.knowledge import collection_names, documents_table, knowledge_tab
+from studio.ui.model_picker import model_picker, wire_image_model_picker, wire_model_picker
 from studio.ui.routes import StudioRoutes
+from studio.ui.settings import settings_tab
 from studio.ui.system import system_tab
 from studio.ui.write import WriteHandlers
 from studio.pipeline import REVISIONS, STRATEGIES, Studio
@@ -109,6 +111,10 @@ def build_demo(studio: Studio) -> gr.Blocks:
                                               allow_custom_value=True, label=t("write.collections"))
                     strategy = gr.Dropdown([(t(f"strategy.{k}"), k) for k in ("",) + STRATEGIES], value="",
                                            label=t("write.strategy"))
+                    model, model_about, model_refresh = model_picker()
+                    write_anyway = gr.Checkbox(False, label=t("picker.anyway"), elem_id="write-anyway")
+                    model, model_about, model_refresh = model_picker()
+                    write_anyway = gr.Checkbox(False, label=t("picker.anyway"), elem_id="write-anyway")
                     with gr.Accordion(t("write.model_settings"), open=False):
                         max_new_tokens = gr.Slider(16, studio.ops.limits.max_new_tokens, value=400, step=16,
                                                    label=t("write.max_new_tokens"))
@@ -140,27 +146,35 @@ def build_demo(studio: Studio) -> gr.Blocks:
                 with gr.Column(scale=1):
                     sources = gr.Dataframe(headers=headers("sources"), label=t("write.sources"), interactive=False, wrap=True,
                                            column_widths=["7%", "17%", "24%", "15%", "37%"])
-        images_tab(studio, draft_id)
+        image_model, generate_images = images_tab(studio, draft_id)
         knowledge = knowledge_tab(studio)
         history = history_tab(studio)
 
         system_tab(studio)
+        settings = settings_tab(studio)
+        wire_model_picker(studio, demo, model, model_about, model_refresh)
+        wire_image_model_picker(studio, demo, image_model, generate_images)
+        settings = settings_tab(studio)
+        wire_model_picker(studio, demo, model, model_about, model_refresh)
+        wire_image_model_picker(studio, demo, image_model, generate_images)
 
         outputs = [draft, sources, status, draft_id, cancel_switch, edit_text]
         cleared = [draft, sources, export_file, status, draft_placeholder]
 
         # .success: the page is cleared, and the draft written, only when the request is valid
-        write_button.click(handlers.check_then_clear, [prompt, max_new_tokens, temperature, seed], cleared,
+        write_button.click(handlers.check_then_clear, [prompt, max_new_tokens, temperature, seed, model, write_anyway],
+                           cleared,
                            api_name=False, show_progress_on=[sink]).success(
             handlers.write, [prompt, form, tone, length, collections, max_new_tokens, temperature, seed, strategy,
-                             selection], outputs,
+                             selection, model], outputs,
             api_name="write", concurrency_id="text", concurrency_limit=studio.ops.limits.max_concurrent_generations,
             show_progress_on=[draft])
         regenerate_button.click(handlers.check_draft_then_clear, draft_id, cleared, api_name=False,
                                 show_progress_on=[sink]).success(
             handlers.regenerate, draft_id, outputs, api_name="regenerate", concurrency_id="text", show_progress_on=[draft])
         # progress (the queue, the timer) on the draft, not on the sources table
-        revise_button.click(handlers.revise, [draft_id, instruction, selection, max_new_tokens, temperature], outputs,
+        revise_button.click(handlers.revise, [draft_id, instruction, selection, max_new_tokens, temperature, model],
+                            outputs,
                             api_name="revise", concurrency_id="text", show_progress_on=[draft])
         save_edit_button.click(handlers.save_edit, [draft_id, edit_text], outputs, api_name="save_edit",
                                concurrency_id="text", show_progress_on=[draft])
@@ -186,4 +200,5 @@ def build_demo(studio: Studio) -> gr.Blocks:
                                       kb_hint, history["hint"]],
                   api_name=False)
         knowledge["added"].then(handlers.empty_kb_hint, None, kb_hint, api_name=False)
+        demo.load(settings["loaded"], None, [settings["tab"], settings["listing"]], api_name=False)
     return demo

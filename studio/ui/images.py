@@ -13,11 +13,13 @@ from studio.pipeline import ImageProgress, ImagesReady, Studio
 from studio.ui.common import number, parse_id, parse_seed, whole, writer_studio
 from studio.ui.handling import handler
 from studio.ui.i18n import say, t
+from studio.ui.model_picker import image_model_picker
 
 
-def images_tab(studio: Studio, draft_id: gr.Number) -> None:
-    """Lay out and wire the tab; ``draft_id`` is the Write tab's current draft."""
-    configured = studio.images.configured
+def images_tab(studio: Studio, draft_id: gr.Number) -> tuple[gr.Dropdown, gr.Button]:
+    """Lay out and wire the tab; ``draft_id`` is the Write tab's current draft. Returns the
+    image model picker and the Generate button, which the page updates when it loads."""
+    configured = studio.images.configured or bool(studio.catalog.connections.list("image"))
 
     @handler
     def suggest_prompt(draft_id, text, request: gr.Request):
@@ -34,7 +36,7 @@ def images_tab(studio: Studio, draft_id: gr.Number) -> None:
 
     @handler
     def illustrate(prompt, negative, steps, guidance, width, height, seed, batch, scheduler,
-                   init_image, strength, draft_id, request: gr.Request, progress=gr.Progress()):
+                   init_image, strength, draft_id, model="", request: gr.Request = None, progress=gr.Progress()):
         """Generate, streaming: the first update hands the page the stop switch (Stop sets it;
         the images finished by then are kept and shown), the last one the pictures."""
         s = writer_studio(studio, request)
@@ -45,7 +47,8 @@ def images_tab(studio: Studio, draft_id: gr.Number) -> None:
                                  width=whole(width, "width", request), height=whole(height, "height", request),
                                  seed=parse_seed(seed, request),
                                  batch_count=whole(batch, "batch_count", request), scheduler=scheduler or "",
-                                 init_image=init_image or "", strength=number(strength, "strength", request))
+                                 init_image=init_image or "", strength=number(strength, "strength", request),
+                                 model=model or "")
         draft = parse_id(draft_id, request)
         source = {"draft": draft} if draft is not None else {}
         items, message = [], ""
@@ -88,6 +91,7 @@ def images_tab(studio: Studio, draft_id: gr.Number) -> None:
             gr.Markdown(t("images.off"), elem_id="images-off")
         with gr.Row():
             with gr.Column(scale=2):
+                image_model = image_model_picker(studio)
                 image_prompt = gr.Textbox(label=t("images.prompt"), lines=2)
                 with gr.Row():
                     suggest = gr.Button(t("images.suggest"))
@@ -121,7 +125,8 @@ def images_tab(studio: Studio, draft_id: gr.Number) -> None:
     gallery.select(reuse, gallery, [image_prompt, negative, image_seed, steps, guidance, width,
                                     height, image_status], api_name=False)
     generate.click(illustrate, [image_prompt, negative, steps, guidance, width, height, image_seed,
-                                batch, scheduler, init_image, strength, draft_id],
+                                batch, scheduler, init_image, strength, draft_id, image_model],
                    [gallery, image_status, image_cancel], api_name="illustrate", concurrency_id="image",
                    concurrency_limit=studio.ops.limits.max_concurrent_images, show_progress_on=[gallery])
     stop_button.click(stop, image_cancel, image_cancel, api_name=False)
+    return image_model, generate

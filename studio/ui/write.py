@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
+from studio.errors import StudioError
 from studio.history import passage_snapshot
 from studio.pipeline import BriefReady, DraftReady, PassagesFound, Studio, TextDelta
 from studio.text_generation import GenerationSettings
@@ -97,11 +98,12 @@ def stream_events(events, cancel, request):
                    status, d.generation_id, None, d.text)
 
 
-def generation_settings(max_new_tokens, temperature, seed=None, request=None) -> GenerationSettings:
-    """The model settings from the page's fields, each refused by name when it is not a number."""
+def generation_settings(max_new_tokens, temperature, seed=None, request=None, model="") -> GenerationSettings:
+    """The model settings from the page's fields, each refused by name when it is not a number;
+    ``model``: the picked model's key ("" the default)."""
     return GenerationSettings(max_new_tokens=whole(max_new_tokens, "max_new_tokens", request),
                               temperature=number(temperature, "temperature", request),
-                              seed=parse_seed(seed, request))
+                              seed=parse_seed(seed, request), model=model or "")
 
 
 def draft_number(draft_id, request, first: str) -> int:
@@ -120,15 +122,16 @@ class WriteHandlers:
 
     @handler
     def write(self, prompt, form, tone, length, collections, max_new_tokens, temperature, seed, strategy,
-              selection=None, request: gr.Request = None):
-        """Write a draft, streaming; with the form "rewrite" or "expand", ``selection`` is the passage."""
+              selection=None, model="", request: gr.Request = None):
+        """Write a draft, streaming; with the form "rewrite" or "expand", ``selection`` is the passage;
+        ``model``: the picked model."""
         s = writer_studio(self.studio, request)
         cancel = threading.Event()
         passage = (selection or "").strip() if form in PASSAGE_FORMS else ""
         write_request = WriteRequest(prompt=prompt or "", form=form or "", tone=tone or "", length=length or "",
                                      collections=tuple(collections) if collections else None,
                                      source_text=passage, strategy=strategy or "")
-        settings = generation_settings(max_new_tokens, temperature, seed, request)
+        settings = generation_settings(max_new_tokens, temperature, seed, request, model)
         yield from stream_events(s.write(write_request, settings, cancel), cancel, request)
 
     @handler
@@ -140,11 +143,12 @@ class WriteHandlers:
         yield from stream_events(s.rerun(number_, cancel, same_seed=False), cancel, request)
 
     @handler
-    def revise(self, draft_id, instruction, selection, max_new_tokens, temperature, request: gr.Request = None):
+    def revise(self, draft_id, instruction, selection, max_new_tokens, temperature, model="",
+               request: gr.Request = None):
         s = writer_studio(self.studio, request)
         number_ = draft_number(draft_id, request, "msg.revise_first")
         cancel = threading.Event()
-        settings = generation_settings(max_new_tokens, temperature, request=request)
+        settings = generation_settings(max_new_tokens, temperature, request=request, model=model)
         yield from stream_events(s.revise(number_, instruction, selection=selection or "",
                                           settings=settings, cancel=cancel), cancel, request)
 
@@ -177,11 +181,16 @@ class WriteHandlers:
         return "", table(request, "sources", []), gr.DownloadButton(visible=False), "", gr.update(visible=False)
 
     @handler
-    def check_then_clear(self, prompt, max_new_tokens, temperature, seed, request: gr.Request = None):
-        """Refuse an invalid request while the current draft is still on the page."""
+    def check_then_clear(self, prompt, max_new_tokens, temperature, seed, model="", anyway=False,
+                         request: gr.Request = None):
+        """Refuse an invalid request while the current draft is still on the page, and a request
+        in a language the picked model does not write (unless the writer ticked "write anyway")."""
         s = writer_studio(self.studio, request)
         s.check_request(WriteRequest(prompt=prompt or ""),
                         generation_settings(max_new_tokens, temperature, seed, request))
+        advice = "" if anyway else s.language_advice(WriteRequest(prompt=prompt or ""), model or "")
+        if advice:
+            raise StudioError(advice)
         return self.clear_draft(request)
 
     @handler
