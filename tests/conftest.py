@@ -146,8 +146,17 @@ def tiny_generator(tiny_text_model, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def packaged_model(tmp_path_factory):
+    """The default model as the studio runs it on a CPU: the packaged SmolLM2 GGUF in llama.cpp."""
+    from studio.text_generation import LlamaCppGenerator
+
+    return LlamaCppGenerator("", cache_dir=tmp_path_factory.mktemp("gguf"))
+
+
+@pytest.fixture(scope="session")
 def default_generator(tmp_path_factory):
-    """The real default model (packaged SmolLM2 GGUF), converted once per session."""
+    """The real default model (packaged SmolLM2 GGUF) in transformers, as on a GPU: converted
+    once per session."""
     from studio.text_generation import TransformersGenerator
 
     return TransformersGenerator("", cache_dir=tmp_path_factory.mktemp("models"))

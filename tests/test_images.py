@@ -159,9 +159,9 @@ def test_style_terms_and_description_cleanup():
     "Grey herons stand still in the shallow water of the marsh at dawn, waiting for fish.",
     "清晨的西湖笼罩在薄雾中，几只白鹭在湖边的柳树下觅食，远处的雷峰塔若隐若现。",
 ])
-def test_illustrate_this_derives_an_english_prompt_with_house_style(kb, default_generator, make_file, draft):
+def test_illustrate_this_derives_an_english_prompt_with_house_style(kb, packaged_model, make_file, draft):
     kb.add_files([make_file("style-guide.md", "# 插图风格指南\n\n我们的插图采用水彩风格，色调柔和，构图极简。")])
-    studio = Studio(kb, default_generator, History(kb.engine), Ops())
+    studio = Studio(kb, packaged_model, History(kb.engine), Ops())
     derived = studio.image_prompt(text=draft)
     assert derived.style == ("watercolor", "soft pastel colors", "minimalist")
     assert derived.prompt.endswith("watercolor, soft pastel colors, minimalist")

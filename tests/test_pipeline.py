@@ -132,9 +132,9 @@ def test_writing_with_an_empty_knowledge_base_still_works(kb, tiny_generator):
 
 
 @pytest.mark.slow
-def test_default_model_draft_is_grounded_cited_and_reproducible(kb, default_generator, make_file):
+def test_default_model_draft_is_grounded_cited_and_reproducible(kb, packaged_model, make_file):
     kb.add_files([make_file("tides.md", NOTES["tides.md"])])
-    studio = Studio(kb, default_generator, History(kb.engine), Ops())
+    studio = Studio(kb, packaged_model, History(kb.engine), Ops())
     settings = GenerationSettings(max_new_tokens=40, temperature=0.7, seed=3)
     _, draft = finish(studio.write(WriteRequest("Write a friendly short article about tides"), settings))
     assert len(draft.text.split()) > 10 and draft.flags == ()
