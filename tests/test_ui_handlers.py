@@ -92,7 +92,7 @@ def test_a_field_that_is_not_a_number_is_named(handlers, field, value, english, 
 
     def check(request):
         handlers.check_then_clear("Write about herons", values["max_new_tokens"], values["temperature"],
-                                  values["seed"], request)
+                                  values["seed"], request=request)
 
     with pytest.raises(gr.Error) as raised:
         check(ENGLISH)
@@ -104,14 +104,14 @@ def test_a_field_that_is_not_a_number_is_named(handlers, field, value, english, 
 
 def test_a_value_out_of_range_names_the_field_in_the_pages_language(handlers):
     with pytest.raises(gr.Error, match="“最多生成的词元数”必须在 1 到 1024 之间，而不是 5000"):
-        handlers.check_then_clear("Write about herons", 5000, 0.7, "", CHINESE)
+        handlers.check_then_clear("Write about herons", 5000, 0.7, "", request=CHINESE)
     with pytest.raises(gr.Error, match="`max_new_tokens` must be between 1 and 1024 but is 5000"):
-        handlers.check_then_clear("Write about herons", 5000, 0.7, "", ENGLISH)
+        handlers.check_then_clear("Write about herons", 5000, 0.7, "", request=ENGLISH)
 
 
 def test_limits_reach_a_chinese_page_in_chinese(handlers):
     with pytest.raises(gr.Error, match="请求有 9000 个字符，上限是 8000"):
-        handlers.check_then_clear("x" * 9000, 16, 0.7, "", CHINESE)
+        handlers.check_then_clear("x" * 9000, 16, 0.7, "", request=CHINESE)
 
 
 def test_a_draft_id_that_is_not_a_number_is_named(handlers):
@@ -124,12 +124,12 @@ def test_a_draft_id_that_is_not_a_number_is_named(handlers):
 def test_rewrite_a_passage_passes_the_selected_passage(handlers):
     passage = "Herons stand still for a long time before they strike."
     updates = list(handlers.write("Rewrite this passage in a friendly tone", "rewrite", "", "", [], 32, 0.7,
-                                  "3", "", passage, ENGLISH))
+                                  "3", "", passage, request=ENGLISH))
     draft_id = updates[-1][3]
     record = handlers.studio.history.get(draft_id)
     assert record.request["source_text"] == passage
     # an ordinary form leaves the selection (meant for Revise) out of the request
-    updates = list(handlers.write("Write about herons", "summary", "", "", [], 32, 0.7, "3", "", passage, ENGLISH))
+    updates = list(handlers.write("Write about herons", "summary", "", "", [], 32, 0.7, "3", "", passage, request=ENGLISH))
     assert handlers.studio.history.get(updates[-1][3]).request["source_text"] == ""
 
 

@@ -113,8 +113,6 @@ def build_demo(studio: Studio) -> gr.Blocks:
                                            label=t("write.strategy"))
                     model, model_about, model_refresh = model_picker()
                     write_anyway = gr.Checkbox(False, label=t("picker.anyway"), elem_id="write-anyway")
-                    model, model_about, model_refresh = model_picker()
-                    write_anyway = gr.Checkbox(False, label=t("picker.anyway"), elem_id="write-anyway")
                     with gr.Accordion(t("write.model_settings"), open=False):
                         max_new_tokens = gr.Slider(16, studio.ops.limits.max_new_tokens, value=400, step=16,
                                                    label=t("write.max_new_tokens"))
@@ -151,9 +149,6 @@ def build_demo(studio: Studio) -> gr.Blocks:
         history = history_tab(studio)
 
         system_tab(studio)
-        settings = settings_tab(studio)
-        wire_model_picker(studio, demo, model, model_about, model_refresh)
-        wire_image_model_picker(studio, demo, image_model, generate_images)
         settings = settings_tab(studio)
         wire_model_picker(studio, demo, model, model_about, model_refresh)
         wire_image_model_picker(studio, demo, image_model, generate_images)

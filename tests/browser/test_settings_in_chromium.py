@@ -10,7 +10,6 @@ from studio.text_generation import TransformersGenerator
 from tests.model_server import API_KEY, MODEL_ALIAS
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_connect_a_server_pick_its_model_and_write(page, served_studio, model_server, make_file, tiny_text_model,
                                                    tmp_path):
     url, studio = served_studio
