@@ -3,7 +3,6 @@ connect it (its key never comes back to the page), test it, pick its model and w
 a Chinese request with the English-only default model is stopped before writing and offered
 the Chinese-capable connection, or written anyway when asked."""
 
-import pytest
 from playwright.sync_api import expect
 
 from studio.text_generation import TransformersGenerator
