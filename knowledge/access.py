@@ -58,13 +58,16 @@ def check_name(name: str) -> str:
     """
     clean = " ".join(str(name or "").split())
     if not clean:
-        raise InvalidQuery("A collection needs a name")
+        raise InvalidQuery("A collection needs a name", code="collection_name_empty")
     if len(clean) > 200:
-        raise InvalidQuery(f"A collection name must be at most 200 characters but has {len(clean)}")
+        raise InvalidQuery(f"A collection name must be at most 200 characters but has {len(clean)}",
+                           code="collection_name_too_long", length=len(clean))
     if "/" in clean:
-        raise InvalidQuery(f"A collection name cannot contain '/': {clean!r}")
+        raise InvalidQuery(f"A collection name cannot contain '/': {clean!r}", code="collection_name_slash",
+                           name=clean)
     if any(unicodedata.category(c) in ("Cc", "Cf") for c in clean):
-        raise InvalidQuery(f"A collection name cannot contain control or formatting characters: {clean!r}")
+        raise InvalidQuery(f"A collection name cannot contain control or formatting characters: {clean!r}",
+                           code="collection_name_control", name=clean)
     return clean
 
 
@@ -109,7 +112,7 @@ def share(conn, collection_id: int, user_id: int | None, role: str) -> None:
     """Give account ``user_id`` "read" or "write" access to a collection, or take it ("none");
     ``user_id`` None: only check ``role``."""
     if role not in ("read", "write", "none"):
-        raise InvalidQuery(f"Share as 'read', 'write' or 'none', not {role!r}")
+        raise InvalidQuery(f"Share as 'read', 'write' or 'none', not {role!r}", code="share_role", role=role)
     if user_id is None:
         return
     conn.execute(sa.delete(CollectionShare).where(CollectionShare.collection_id == collection_id,

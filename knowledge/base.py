@@ -361,7 +361,7 @@ class KnowledgeBase:
         with self._write() as conn, conn.begin():
             found = self._resolve(conn, name, "owner")
             if self.owner is not None and user_id == self.owner.id:
-                raise InvalidQuery("You own this collection already")
+                raise InvalidQuery("You own this collection already", code="own_already")
             access.share(conn, found.id, user_id, role)
 
     def shares(self, name: str) -> dict[int, str]:
@@ -513,7 +513,7 @@ class KnowledgeBase:
         cancel = cancel or threading.Event()
         if self.switching_to:
             raise UserError(f"The library is being embedded again with {self.switching_to}; add files "
-                            "when that has finished (Settings shows its progress).")
+                            "when that has finished (Settings shows its progress).", code="reembedding", model=self.switching_to)
         items = [(Path(f[0]), clean_name(f[1])) if isinstance(f, tuple) else
                  (Path(f), clean_name(Path(f).name)) for f in files]
         collection = self.default_collection if collection is None else collection
@@ -689,11 +689,14 @@ class KnowledgeBase:
                                length=len(query), limit=MAX_QUERY_CHARS)
         if not re.search(r"[^\W_]", query):
             # the embedder would still place "?!" somewhere and return arbitrary passages
-            raise InvalidQuery(f"Nothing to search for in {query.strip()[:40]!r}: type some words")
+            raise InvalidQuery(f"Nothing to search for in {query.strip()[:40]!r}: type some words",
+                               code="query_no_words", text=query.strip()[:40])
         if not isinstance(k, int) or not 1 <= k <= 200:
-            raise InvalidQuery(f"`k` must be between 1 and 200 but is {k!r}")
+            raise InvalidQuery(f"`k` must be between 1 and 200 but is {k!r}", code="out_of_range", field="k",
+                               low=1, high=200, value=k)
         if mode not in SEARCH_MODES:
-            raise InvalidQuery(f"`mode` must be one of {', '.join(SEARCH_MODES)} but is {mode!r}")
+            raise InvalidQuery(f"`mode` must be one of {', '.join(SEARCH_MODES)} but is {mode!r}",
+                               code="not_one_of", field="mode", choices=", ".join(SEARCH_MODES), value=mode)
         collection_ids = self._collection_ids(collections)
         candidates = max(k, self.settings.fusion_candidates)
 

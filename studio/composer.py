@@ -674,7 +674,8 @@ class Composer:
                           target=max(40, _words(plain, language) // 3))
             if not more:
                 raise StudioError("The sources of this draft have nothing more that it does not already "
-                                  "say: add material on the topic, or write a new draft from more collections.")
+                                  "say: add material on the topic, or write a new draft from more collections.",
+                                  code="nothing_more")
             if more:
                 more.sort(key=lambda s: s.order)
                 heading = _key_phrase([s.text for s in more], {h.lower() for h in re.findall(r"^#+\s*(.+)$", plain, re.M)},

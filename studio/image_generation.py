@@ -89,24 +89,32 @@ class ImageLimits:
 def check_image_settings(settings: ImageSettings, limits: ImageLimits) -> None:
     """Raise :class:`StudioError` naming the first value out of range."""
     if not settings.prompt.strip():
-        raise StudioError("Describe the picture: the prompt is empty.")
+        raise StudioError("Describe the picture: the prompt is empty.", code="image_prompt_empty")
     for name in ("width", "height"):
         value = getattr(settings, name)
         if value % 8:
-            raise StudioError(f"`{name}` must be divisible by 8 but is {value}")
+            raise StudioError(f"`{name}` must be divisible by 8 but is {value}", code="not_multiple_of_8",
+                              field=name, value=value)
         if not 64 <= value <= limits.max_side:
-            raise StudioError(f"`{name}` must be between 64 and {limits.max_side} but is {value}")
+            raise StudioError(f"`{name}` must be between 64 and {limits.max_side} but is {value}",
+                              code="out_of_range", field=name, low=64, high=limits.max_side, value=value)
     if not 1 <= settings.num_inference_steps <= limits.max_steps:
         raise StudioError(f"`num_inference_steps` must be between 1 and {limits.max_steps} "
-                          f"but is {settings.num_inference_steps}")
+                          f"but is {settings.num_inference_steps}", code="out_of_range", field="num_inference_steps",
+                          low=1, high=limits.max_steps, value=settings.num_inference_steps)
     if not 0.0 <= settings.guidance_scale <= 30.0:
-        raise StudioError(f"`guidance_scale` must be between 0 and 30 but is {settings.guidance_scale}")
+        raise StudioError(f"`guidance_scale` must be between 0 and 30 but is {settings.guidance_scale}",
+                          code="out_of_range", field="guidance_scale", low=0, high=30, value=settings.guidance_scale)
     if not 1 <= settings.batch_count <= limits.max_batch:
-        raise StudioError(f"`batch_count` must be between 1 and {limits.max_batch} but is {settings.batch_count}")
+        raise StudioError(f"`batch_count` must be between 1 and {limits.max_batch} but is {settings.batch_count}",
+                          code="out_of_range", field="batch_count", low=1, high=limits.max_batch,
+                          value=settings.batch_count)
     if settings.seed is not None and not 0 <= settings.seed < 2**32:
-        raise StudioError(f"`seed` must be between 0 and 2**32-1 but is {settings.seed}")
+        raise StudioError(f"`seed` must be between 0 and 2**32-1 but is {settings.seed}", code="out_of_range",
+                          field="seed", low=0, high=2**32 - 1, value=settings.seed)
     if settings.init_image and not 0.0 < settings.strength <= 1.0:
-        raise StudioError(f"`strength` must be in (0, 1] but is {settings.strength}")
+        raise StudioError(f"`strength` must be in (0, 1] but is {settings.strength}", code="out_of_range",
+                          field="strength", low=0, high=1, value=settings.strength)
 
 
 @dataclass(frozen=True)

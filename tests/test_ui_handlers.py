@@ -158,3 +158,32 @@ def test_user_errors_survive_the_trip_from_the_bounded_parser():
 
     error = pickle.loads(pickle.dumps(UserError("x.pdf: is encrypted", code="file_encrypted", name="x.pdf")))
     assert (str(error), error.code, error.params) == ("x.pdf: is encrypted", "file_encrypted", {"name": "x.pdf"})
+
+
+@pytest.mark.parametrize("attempt, english, chinese", [
+    (lambda kb: kb.create_collection("carol/notes"), "cannot contain '/'", "文集名称不能包含“/”"),
+    (lambda kb: kb.create_collection("notes\u202e"), "control or formatting characters", "不可见的格式字符"),
+    (lambda kb: kb.search("?!"), "Nothing to search for", "没有可搜索的内容"),
+    (lambda kb: kb.search("herons", k=500), "`k` must be between 1 and 200", "“段落数”必须在 1 到 200 之间"),
+    (lambda kb: kb.search("herons", mode="fuzzy"), "`mode` must be one of", "“mode”必须是 hybrid, dense, lexical 之一"),
+])
+def test_knowledge_reasons_reach_a_chinese_page_in_chinese(kb, attempt, english, chinese):
+    """Before: the collection-name rules, an empty search and k/mode came in English on a
+    Chinese page."""
+    wrapped = handler(lambda request=None: attempt(kb))
+    for request, words in ((ENGLISH, english), (CHINESE, chinese)):
+        with pytest.raises(gr.Error) as raised:
+            wrapped(request=request)
+        assert words in raised.value.message
+
+
+def test_image_settings_reach_a_chinese_page_in_chinese():
+    from studio.image_generation import ImageLimits, ImageSettings, check_image_settings
+
+    for settings, chinese in ((ImageSettings("a heron", width=100), "“宽度”必须是 8 的倍数，而不是 100"),
+                              (ImageSettings("a heron", num_inference_steps=500), "“步数”必须在 1 到"),
+                              (ImageSettings(""), "请描述画面")):
+        wrapped = handler(lambda request=None: check_image_settings(settings, ImageLimits()))
+        with pytest.raises(gr.Error) as raised:
+            wrapped(request=CHINESE)
+        assert chinese in raised.value.message
