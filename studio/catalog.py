@@ -94,15 +94,18 @@ class ModelCatalog:
             return self.default
         if key == EMBEDDED:
             if self.embedded is None:
-                raise ModelUnavailable("The embedded model is the studio's default here: choose the default.")
+                raise ModelUnavailable("The embedded model is the studio's default here: choose the default.",
+                                       code="model_is_default")
             return self.embedded
         connection, model = self._connection(key)
         answer = self.connections.test(connection)
         if not answer.ok:
-            raise ModelUnavailable(f"Model {model} on {connection.name} is not available now: {answer.error}")
+            raise ModelUnavailable(f"Model {model} on {connection.name} is not available now: {answer.error}",
+                                   code="model_down", model=model, connection=connection.name, why=answer.error)
         if model not in answer.models:
             raise ModelUnavailable(f"{connection.name} no longer serves {model} (it serves "
-                                   f"{', '.join(answer.models) or 'nothing'}); choose another model.")
+                                   f"{', '.join(answer.models) or 'nothing'}); choose another model.",
+                                   code="model_gone", model=model, connection=connection.name)
         window = connection.context_window or (answer.context_windows or {}).get(model) or 8192
         return OpenAICompatibleGenerator(connection.base_url, model, api_key=self.connections.api_key(connection.id),
                                          context_window=window)
@@ -110,12 +113,13 @@ class ModelCatalog:
     def _connection(self, key: str) -> tuple[Connection, str]:
         name, _, model = key.partition("/")
         if not model or self.connections is None:
-            raise ModelUnavailable(f"No model {key!r}: choose one from the list.")
+            raise ModelUnavailable(f"No model {key!r}: choose one from the list.", code="no_model", key=key)
         try:
             return self.connections.by_name(name), model
         except NotFound as exc:
             raise ModelUnavailable(f"Model {model} was on connection {name!r}, which is not in "
-                                   "Settings any more; choose another model.") from exc
+                                   "Settings any more; choose another model.", code="connection_gone",
+                                   model=model, connection=name) from exc
 
     # --- image models -----------------------------------------------------------------------
 
@@ -138,7 +142,8 @@ class ModelCatalog:
         except NotFound:
             connection = None
         if connection is None or connection.kind != "image":
-            raise ModelUnavailable(f"No image model {key!r} in Settings any more; choose another model.")
+            raise ModelUnavailable(f"No image model {key!r} in Settings any more; choose another model.",
+                                   code="no_image_model", key=key)
         with self._lock:
             cached = self._images.get(key)
             if cached is None or cached.model_id != connection.model:

@@ -170,7 +170,8 @@ class Studio:
         "write", or "none" to stop). A name with no account is answered like any other (and
         nothing is stored), so sharing cannot be used to find out who has an account."""
         if self.account is None:
-            raise StudioError("Sharing needs accounts: add them with `python -m studio users add NAME`.")
+            raise StudioError("Sharing needs accounts: add them with `python -m studio users add NAME`.",
+                              code="sharing_needs_accounts")
         other = self.accounts.find(str(writer or "").strip())
         # nobody by that name: the same checks and answers as a real share, and nothing stored
         self.kb.share_collection(collection, other.id if other else None, role)
@@ -178,7 +179,7 @@ class Studio:
     def reindex(self) -> int:
         """Rebuild the vector index from SQL (an admin's action: it is the whole studio's)."""
         if not self.admin:
-            raise StudioError("Only an admin can rebuild the index.")
+            raise StudioError("Only an admin can rebuild the index.", code="admin_only")
         return self.kb.reindex()
 
     # --- write ------------------------------------------------------------------------------

@@ -187,3 +187,16 @@ def test_image_settings_reach_a_chinese_page_in_chinese():
         with pytest.raises(gr.Error) as raised:
             wrapped(request=CHINESE)
         assert chinese in raised.value.message
+
+
+def test_account_and_model_reasons_reach_a_chinese_page_in_chinese(kb, tiny_generator):
+    studio = Studio(kb, tiny_generator, History(kb.engine), Ops())
+    writer = Studio(kb, tiny_generator, History(kb.engine), Ops())
+    writer.admin = False
+    for attempt, chinese in ((writer.reindex, "只有管理员可以重建索引"),
+                             (lambda: studio.share_collection("notes", "bob", "read"), "共享需要账户"),
+                             (lambda: studio.catalog.generator("gone/qwen"), "已不在“设置”中"),
+                             (lambda: studio.catalog.generator("nonsense"), "请从列表中选择")):
+        with pytest.raises(gr.Error) as raised:
+            handler(lambda request=None: attempt())(request=CHINESE)
+        assert chinese in raised.value.message
