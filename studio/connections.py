@@ -209,17 +209,18 @@ class Connections:
             return [_connection(row) for row in conn.execute(query)]
 
     def get(self, connection_id: int) -> Connection:
-        with self.engine.connect() as conn:
-            row = conn.execute(sa.select(CONNECTIONS).where(CONNECTIONS.c.id == connection_id)).first()
-        if row is None:
-            raise NotFound(f"No connection {connection_id}; it may have been removed.")
-        return _connection(row)
+        return self._one(CONNECTIONS.c.id == connection_id,
+                         f"No connection {connection_id}; it may have been removed.")
 
     def by_name(self, name: str) -> Connection:
+        return self._one(CONNECTIONS.c.name == name,
+                         f"No connection named {name!r}; it may have been removed or renamed in Settings.")
+
+    def _one(self, where, missing: str) -> Connection:
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(CONNECTIONS).where(CONNECTIONS.c.name == name)).first()
+            row = conn.execute(sa.select(CONNECTIONS).where(where)).first()
         if row is None:
-            raise NotFound(f"No connection named {name!r}; it may have been removed or renamed in Settings.")
+            raise NotFound(missing)
         return _connection(row)
 
     def api_key(self, connection_id: int) -> str:

@@ -5,6 +5,7 @@ database) each database the suite runs against: SQLite always, PostgreSQL when
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import uuid
@@ -64,9 +65,11 @@ def database_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'data' / 'inkstone.db'}"
         return
-    yield from _postgres_schema()
+    with _postgres_schema() as url:
+        yield url
 
 
+@contextlib.contextmanager
 def _postgres_schema():
     """A fresh schema on the test server, as a database URL; dropped afterwards."""
     if not POSTGRES_URL:
@@ -223,11 +226,9 @@ def served_studio(request, tmp_path, embedder, tiny_generator, tiny_image_model)
     from studio.pipeline import Studio
     from studio.ui import build_demo, launch
 
-    if options.get("database") == "postgresql":
-        postgres = _postgres_schema()
-        database_url = next(postgres)
-    else:
-        postgres, database_url = None, f"sqlite:///{tmp_path / 'data' / 'inkstone.db'}"
+    database = contextlib.ExitStack()
+    database_url = (database.enter_context(_postgres_schema()) if options.get("database") == "postgresql"
+                    else f"sqlite:///{tmp_path / 'data' / 'inkstone.db'}")
     kb = KnowledgeBase.open(KnowledgeSettings(data_dir=tmp_path / "data", database_url=database_url,
                                               max_upload_mb=1), embedder=embedder)
     accounts = Accounts(kb.engine)
@@ -244,8 +245,7 @@ def served_studio(request, tmp_path, embedder, tiny_generator, tiny_image_model)
     yield demo.local_url, studio
     demo.close()
     kb.close()
-    if postgres is not None:
-        next(postgres, None)  # drop the schema
+    database.close()  # drops the PostgreSQL schema
 
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -37,15 +37,17 @@ class FileGate:
         self._lock = threading.Lock()
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or not self.studio.accounts.enabled():
+        path = scope.get("path", "")
+        serving = "/file=" in path
+        uploading = scope.get("method") == "POST" and path.rstrip("/").endswith("/upload")
+        # only file and upload requests ask whether accounts are on (a query), not every asset
+        if scope["type"] != "http" or not (serving or uploading) or not self.studio.accounts.enabled():
             return await self.app(scope, receive, send)
-        path = scope["path"]
-        if "/file=" in path:
-            if not self._may_serve(scope, unquote(path.split("/file=", 1)[1])):
-                await send({"type": "http.response.start", "status": 404,
-                            "headers": [(b"content-type", b"text/plain")]})
-                return await send({"type": "http.response.body", "body": b"Not found"})
-        elif scope["method"] == "POST" and path.rstrip("/").endswith("/upload"):
+        if serving and not self._may_serve(scope, unquote(path.split("/file=", 1)[1])):
+            await send({"type": "http.response.start", "status": 404,
+                        "headers": [(b"content-type", b"text/plain")]})
+            return await send({"type": "http.response.body", "body": b"Not found"})
+        if uploading:
             return await self._remember_uploads(scope, receive, send)
         return await self.app(scope, receive, send)
 
