@@ -7,7 +7,7 @@
 ``--pdf-pages N`` first sets the text as an N-page PDF (fpdf2, Helvetica 10 pt on A4, made in
 the temporary folder at bench time, never stored) and ingests that: a long book as a writer
 would upload it, for the "619-page PDF" goal of issue 16. Add ``--quantize`` to embed with the
-int8 model.
+int8 model, ``--engine torch`` to embed in torch instead of ONNX Runtime.
 
 Adds the input through ``KnowledgeBase.add_files`` (read, chunk, embed, write SQL + FTS,
 update FAISS), then calls the embedder's ``encode()`` alone on exactly the texts that were
@@ -63,6 +63,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="set a text file as a PDF of this many pages first (0: as it is)")
     parser.add_argument("--quantize", action="store_true",
                         help="embed with the int8 model (INKSTONE_EMBEDDING_QUANTIZE)")
+    parser.add_argument("--engine", default="auto", choices=["auto", "torch"],
+                        help="embedding engine (INKSTONE_EMBEDDING_ENGINE): auto = ONNX Runtime where exact")
     args = parser.parse_args(argv)
 
     import sqlalchemy as sa
@@ -96,8 +98,10 @@ def main(argv: list[str] | None = None) -> None:
                       f"{files[0].stat().st_size / 2**20:.1f} MB")
 
         kb = KnowledgeBase.open(KnowledgeSettings(data_dir=Path(tmp) / "data",
-                                                  embedding_quantize=args.quantize))
+                                                  embedding_quantize=args.quantize,
+                                                  embedding_engine=args.engine))
         kb.embedder.encode(["warm up"])
+        print(f"engine    {kb.embedder.runs_in}")
         started = time.perf_counter()
         outcomes = kb.add_files(files)
         ingest_s = time.perf_counter() - started

@@ -26,6 +26,7 @@ search, fusion, and fetching the passages from SQL. Beside the speed it prints:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -180,6 +181,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--index-type", default="auto", choices=["auto", "flat", "ivf", "hnsw"])
     parser.add_argument("--database-url", default="", help="default: SQLite in a temp folder")
     parser.add_argument("--nprobe", type=int, default=0, help="IVF groups per query (0: the default)")
+    parser.add_argument("--engine", default="auto", choices=["auto", "torch"],
+                        help="embedding engine (INKSTONE_EMBEDDING_ENGINE): auto = ONNX Runtime where exact")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="build the library in this folder and keep it; a later run with the same "
+                             "folder measures it again without rebuilding (e.g. another --index-type)")
     args = parser.parse_args(argv)
 
     import sqlalchemy as sa
@@ -190,18 +196,25 @@ def main(argv: list[str] | None = None) -> None:
     sizes = sorted({min(s, args.chunks) for s in (10_000, 100_000, 1_000_000)} | {args.chunks})
     rng = np.random.default_rng(0)
     qs = queries()
-    with tempfile.TemporaryDirectory() as tmp:
+    with (contextlib.nullcontext(args.keep) if args.keep else tempfile.TemporaryDirectory()) as tmp:
         extra = {"index_nprobe": args.nprobe} if args.nprobe else {}
         settings = KnowledgeSettings(data_dir=Path(tmp), index_type=args.index_type,
-                                     database_url=args.database_url, **extra)
+                                     embedding_engine=args.engine, database_url=args.database_url, **extra)
         kb = KnowledgeBase.open(settings)
         kb.search("warm up the model", k=1)
         books = list(book_documents(kb.settings))
         bases = base_vectors(kb, books)
         print(f"machine   {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
+        print(f"embedder  {kb.embedder.model_id} in {kb.embedder.runs_in}")
         print(f"index     {args.index_type} (threshold {settings.index_threshold}, nprobe "
               f"{settings.index_nprobe}), database {kb.engine.dialect.name}, {len(qs)} queries x 2")
         stored: list[np.ndarray] = []
+        kept = kb.stats()["chunks"]
+        if kept:  # a kept library: its vectors, for the exact comparison, come back from SQL
+            with kb.engine.connect() as conn:
+                rows = conn.execute(sa.select(Chunk.embedding).order_by(Chunk.id)).scalars()
+                stored = [np.frombuffer(b"".join(rows), dtype=np.float32).reshape(kept, -1)]
+            sizes = [s for s in sizes if s >= kept] or [kept]
         for size in sizes:
             started = time.perf_counter()
             total = grow(kb, size, books, bases, rng, stored)

