@@ -509,7 +509,8 @@ class KnowledgeBase:
         version goes in and the old one's chunks go out in one transaction).
         """
         if same_name not in SAME_NAME:
-            raise InvalidQuery(f"`same_name` must be one of {', '.join(SAME_NAME)} but is {same_name!r}")
+            raise InvalidQuery(f"`same_name` must be one of {', '.join(SAME_NAME)} but is {same_name!r}",
+                               code="not_one_of", field="same_name", choices=", ".join(SAME_NAME), value=same_name)
         cancel = cancel or threading.Event()
         if self.switching_to:
             raise UserError(f"The library is being embedded again with {self.switching_to}; add files "
