@@ -171,4 +171,5 @@ FIELDS = {"max_new_tokens": "write.max_new_tokens", "temperature": "write.temper
           "num_inference_steps": "images.steps", "guidance_scale": "images.guidance", "width": "images.width",
           "height": "images.height", "batch_count": "images.batch", "strength": "images.strength",
           "k": "kb.k", "id": "history.id", "kind": "settings.kind", "context_window": "settings.context",
-          "scheduler": "images.scheduler"}
+          "scheduler": "images.scheduler", "same_name": "kb.same_name", "strategy": "write.strategy",
+          "instruction": "write.revise_how"}
