@@ -5,7 +5,8 @@ picks and fills them."""
 from __future__ import annotations
 
 # Reasons from knowledge/ and studio/ by their code (knowledge.errors.UserError.code). The English
-# column is the gist of what the domain code says; English pages show the domain's own words.
+# column is the gist of what the domain code says; English pages show the domain's own words,
+# except for a reason naming a ``field``, which they say from here with the field's page label.
 REASONS: dict[str, tuple[str, str]] = {
     "file_unsupported": ("{name}: unsupported file type ({type}); upload TXT, Markdown, HTML, PDF or DOCX",
                          "{name}：不支持的文件类型（{type}）；请上传 TXT、Markdown、HTML、PDF 或 DOCX"),
