@@ -511,7 +511,8 @@ class KnowledgeBase:
         version goes in and the old one's chunks go out in one transaction).
         """
         if same_name not in SAME_NAME:
-            raise InvalidQuery(f"`same_name` must be one of {', '.join(SAME_NAME)} but is {same_name!r}")
+            raise InvalidQuery(f"`same_name` must be one of {', '.join(SAME_NAME)} but is {same_name!r}",
+                               code="not_one_of", field="same_name", choices=", ".join(SAME_NAME), value=same_name)
         cancel = cancel or threading.Event()
         if self.switching_to:
             raise UserError(f"The library is being embedded again with {self.switching_to}; add files "
@@ -538,7 +539,7 @@ class KnowledgeBase:
                 pending.clear()
             if pending:
                 report()  # what has been read, before the (slow) embedding starts
-                for position, outcome in self._store(pending, collection_id, counters, report,
+                for position, outcome in self._store(pending, collection_id, counters, report, cancel,
                                                      replace=same_name == "replace"):
                     outcomes[position] = outcome
                     counters["files"] += 1
@@ -604,8 +605,11 @@ class KnowledgeBase:
                 created_at=utcnow()))
         return FileOutcome(name, "failed", message, code=error.code, params=error.params)
 
-    def _store(self, pending, collection_id, counters, report, *, replace: bool = False):
-        """Embed the pending documents' chunks together, then write each in its own transaction."""
+    def _store(self, pending, collection_id, counters, report, cancel: threading.Event, *,
+               replace: bool = False):
+        """Embed the pending documents' chunks together, then write each in its own transaction.
+        Cancelled while embedding, none of them is stored (they are reported cancelled): Cancel
+        waits for one model batch, not for a whole group of files."""
         texts = [embedding_text(p.parsed.title, c.headings, c.text)
                  for _, p in pending for c in p.chunks]
         # Embed in order of length so each model batch pads little (measured: padding is
@@ -613,6 +617,10 @@ class KnowledgeBase:
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         matrix = None
         for start in range(0, len(order), 128):
+            if cancel.is_set():
+                for position, prepared in pending:
+                    yield position, _cancelled(prepared.file.name)
+                return
             positions = order[start : start + 128]
             vectors = self.embedder.encode([texts[i] for i in positions])
             if matrix is None:

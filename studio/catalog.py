@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from knowledge.errors import NotFound
 from studio.connections import Connection, Connections
-from studio.errors import ModelUnavailable
+from studio.errors import ModelUnavailable, StudioError
 from studio.text_generation import OpenAICompatibleGenerator, TextGenerator, writes_languages
 
 EMBEDDED = "embedded"
@@ -49,15 +49,16 @@ class ModelCatalog:
 
     # --- what is on offer -------------------------------------------------------------------
 
-    def choices(self, *, timeout_s: float = 3.0) -> tuple[list[ModelChoice], list[str]]:
-        """Every model on offer, and a line per connected server that could not list its models."""
+    def choices(self, *, timeout_s: float = 3.0) -> tuple[list[ModelChoice], list[StudioError]]:
+        """Every model on offer, and why each connected server that could not list its models did not."""
         own = [(self.default, "")] + ([(self.embedded, EMBEDDED)] if self.embedded is not None else [])
         found = [self._local_choice(generator, key) for generator, key in own]
         problems = []
         for connection in (self.connections.list("text") if self.connections else []):
             answer = self.connections.test(connection, timeout_s=timeout_s)
             if not answer.ok:
-                problems.append(f"{connection.name}: {answer.error}")
+                problems.append(StudioError(f"{connection.name}: {answer.error}", code="not_listed",
+                                            connection=connection.name, why=answer.problem))
                 continue
             for model in answer.models:
                 key = f"{connection.name}/{model}"
@@ -101,7 +102,7 @@ class ModelCatalog:
         answer = self.connections.test(connection)
         if not answer.ok:
             raise ModelUnavailable(f"Model {model} on {connection.name} is not available now: {answer.error}",
-                                   code="model_down", model=model, connection=connection.name, why=answer.error)
+                                   code="model_down", model=model, connection=connection.name, why=answer.problem)
         if model not in answer.models:
             raise ModelUnavailable(f"{connection.name} no longer serves {model} (it serves "
                                    f"{', '.join(answer.models) or 'nothing'}); choose another model.",

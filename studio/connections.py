@@ -61,13 +61,22 @@ class Connection:
 
 @dataclass(frozen=True)
 class Probe:
-    """What a server answered when asked for its models."""
+    """What a server answered when asked for its models; ``problem`` says what went wrong."""
 
     ok: bool
     models: tuple[str, ...] = ()
     latency_ms: float = 0.0
-    error: str = ""
+    problem: StudioError | None = None  # with a code, so a page says it in its own language
     context_windows: dict | None = None  # model -> tokens, where the server says
+
+    @property
+    def error(self) -> str:
+        """What went wrong, in English ("" when nothing did)."""
+        return str(self.problem) if self.problem else ""
+
+
+def _failed(message: str, code: str, latency_ms: float = 0.0, **params) -> Probe:
+    return Probe(False, latency_ms=latency_ms, problem=StudioError(message, code=code, **params))
 
 
 def parse_languages(text: str) -> tuple[str, ...]:
@@ -89,47 +98,49 @@ def probe(base_url: str, api_key: str = "", *, timeout_s: float = 5.0) -> Probe:
 
     base = base_url.strip().rstrip("/")
     if not base.startswith(("http://", "https://")):
-        return Probe(False, error=f"{base_url!r} is not a web address: it must start with http:// or https://")
+        return _failed(f"{base_url!r} is not a web address: it must start with http:// or https://",
+                       "url_not_web", url=base_url)
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     started = time.perf_counter()
     try:
         response = httpx.get(f"{base}/models", headers=headers, timeout=timeout_s)
     except httpx.ConnectTimeout:
-        return Probe(False, error=f"No answer from {base} within {timeout_s:g} s: is the address right, "
-                                  "and can this machine reach it?")
+        return _failed(f"No answer from {base} within {timeout_s:g} s: is the address right, and can this "
+                       "machine reach it?", "server_no_answer", url=base, seconds=timeout_s)
     except httpx.TimeoutException:
-        return Probe(False, error=f"{base} accepted the connection but did not answer within "
-                                  f"{timeout_s:g} s: the server may be busy or still loading.")
+        return _failed(f"{base} accepted the connection but did not answer within {timeout_s:g} s: the "
+                       "server may be busy or still loading.", "server_slow", url=base, seconds=timeout_s)
     except httpx.ConnectError as exc:
         text = str(exc)
         if "SSL" in text or "certificate" in text.lower() or "TLS" in text:
-            return Probe(False, error=f"The TLS (https) handshake with {base} failed ({text[:160]}): "
-                                      "check http:// against https:// and the server's certificate.")
+            return _failed(f"The TLS (https) handshake with {base} failed ({text[:160]}): check http:// "
+                           "against https:// and the server's certificate.", "server_tls", url=base,
+                           detail=text[:160])
         if "refused" in text.lower():
-            return Probe(False, error=f"Nothing is listening at {base} (connection refused): is the "
-                                      "server running, and is the port right?")
-        return Probe(False, error=f"{base} could not be reached ({text[:160]}): check the host name.")
+            return _failed(f"Nothing is listening at {base} (connection refused): is the server running, "
+                           "and is the port right?", "server_refused", url=base)
+        return _failed(f"{base} could not be reached ({text[:160]}): check the host name.",
+                       "server_unreachable", url=base, detail=text[:160])
     except httpx.HTTPError as exc:
-        return Probe(False, error=f"{base} could not be asked for its models ({exc.__class__.__name__}: "
-                                  f"{str(exc)[:160]}).")
+        detail = f"{exc.__class__.__name__}: {str(exc)[:160]}"
+        return _failed(f"{base} could not be asked for its models ({detail}).", "server_failed", url=base,
+                       detail=detail)
     latency = (time.perf_counter() - started) * 1000
     if response.status_code in (401, 403):
-        return Probe(False, latency_ms=latency,
-                     error=f"{base} refused the API key ({response.status_code}): check the key.")
+        return _failed(f"{base} refused the API key ({response.status_code}): check the key.", "key_refused",
+                       latency, url=base, status=response.status_code)
     if response.status_code == 404:
-        return Probe(False, latency_ms=latency,
-                     error=f"{base}/models does not exist (404): the base URL of an OpenAI-compatible "
-                           "server usually ends in /v1, e.g. http://127.0.0.1:8000/v1")
+        return _failed(f"{base}/models does not exist (404): the base URL of an OpenAI-compatible server "
+                       "usually ends in /v1, e.g. http://127.0.0.1:8000/v1", "models_404", latency, url=base)
     if response.status_code != 200:
-        return Probe(False, latency_ms=latency,
-                     error=f"{base} answered {response.status_code}: {response.text[:200]}")
+        return _failed(f"{base} answered {response.status_code}: {response.text[:200]}", "server_status",
+                       latency, url=base, status=response.status_code, detail=response.text[:200])
     try:
         data = response.json()["data"]
         models = tuple(str(m["id"]) for m in data)
     except (ValueError, KeyError, TypeError):
-        return Probe(False, latency_ms=latency,
-                     error=f"{base}/models answered, but not as an OpenAI-compatible server does "
-                           "(no list of models): check the URL.")
+        return _failed(f"{base}/models answered, but not as an OpenAI-compatible server does (no list of "
+                       "models): check the URL.", "not_openai", latency, url=base)
     windows = {}
     for m in data:  # vLLM says max_model_len; llama.cpp's llama-server says meta.n_ctx_train
         window = m.get("max_model_len") or (m.get("meta") or {}).get("n_ctx_train")
@@ -145,14 +156,15 @@ def probe_image_model(model: str) -> Probe:
     if folder.is_dir():
         if (folder / "model_index.json").exists():
             return Probe(True, models=(model,), latency_ms=(time.perf_counter() - started) * 1000)
-        return Probe(False, error=f"{model} has no model_index.json: it is not a diffusers model folder.")
+        return _failed(f"{model} has no model_index.json: it is not a diffusers model folder.",
+                       "not_diffusers_folder", model=model)
     try:
         from huggingface_hub import snapshot_download
 
         snapshot_download(model, local_files_only=True, allow_patterns=["model_index.json"])
     except Exception:  # noqa: BLE001 - any failure here means "not in the local cache"
-        return Probe(False, error=f"{model!r} is neither a folder here nor a model in the local Hugging "
-                                  "Face cache; the studio runs offline, so download it first.")
+        return _failed(f"{model!r} is neither a folder here nor a model in the local Hugging Face cache; the "
+                       "studio runs offline, so download it first.", "image_model_missing", model=model)
     return Probe(True, models=(model,), latency_ms=(time.perf_counter() - started) * 1000)
 
 
@@ -189,7 +201,8 @@ class KeyBox:
             return self._fernet().decrypt(token.encode()).decode()
         except InvalidToken:
             raise StudioError(f"A stored API key cannot be decrypted with {self.key_file}: the key file "
-                              "was replaced. Enter the API key again in Settings.") from None
+                              "was replaced. Enter the API key again in Settings.", code="key_lost",
+                              file=str(self.key_file)) from None
 
 
 class Connections:
@@ -209,18 +222,19 @@ class Connections:
             return [_connection(row) for row in conn.execute(query)]
 
     def get(self, connection_id: int) -> Connection:
-        return self._one(CONNECTIONS.c.id == connection_id,
-                         f"No connection {connection_id}; it may have been removed.")
+        return self._one(CONNECTIONS.c.id == connection_id, NotFound(
+            f"No connection {connection_id}; it may have been removed.", code="no_connection", id=connection_id))
 
     def by_name(self, name: str) -> Connection:
-        return self._one(CONNECTIONS.c.name == name,
-                         f"No connection named {name!r}; it may have been removed or renamed in Settings.")
+        return self._one(CONNECTIONS.c.name == name, NotFound(
+            f"No connection named {name!r}; it may have been removed or renamed in Settings.",
+            code="no_connection_named", name=name))
 
-    def _one(self, where, missing: str) -> Connection:
+    def _one(self, where, missing: NotFound) -> Connection:
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(CONNECTIONS).where(where)).first()
         if row is None:
-            raise NotFound(missing)
+            raise missing
         return _connection(row)
 
     def api_key(self, connection_id: int) -> str:
@@ -236,16 +250,20 @@ class Connections:
         # 1. check inputs
         name, base_url, model = name.strip(), base_url.strip().rstrip("/"), model.strip()
         if not name or len(name) > 60 or "/" in name:
-            raise StudioError("Name the connection: 1 to 60 characters, no '/'.")
+            raise StudioError("Name the connection: 1 to 60 characters, no '/'.", code="connection_name")
         if kind not in KINDS:
-            raise StudioError(f"`kind` must be one of {', '.join(KINDS)} but is {kind!r}")
+            raise StudioError(f"`kind` must be one of {', '.join(KINDS)} but is {kind!r}", code="not_one_of",
+                              field="kind", choices=", ".join(KINDS), value=kind)
         if kind == "text" and not base_url.startswith(("http://", "https://")):
             raise StudioError(f"The server's base URL must start with http:// or https:// but is {base_url!r} "
-                              "(e.g. http://127.0.0.1:8000/v1).")
+                              "(e.g. http://127.0.0.1:8000/v1).", code="base_url_not_web", url=base_url)
         if kind == "image" and not model:
-            raise StudioError("Name the image model: a diffusers model folder or a hub id.")
+            raise StudioError("Name the image model: a diffusers model folder or a hub id.",
+                              code="image_model_empty")
         if not 0 <= int(context_window) <= 10_000_000:
-            raise StudioError(f"`context_window` must be 0 (unknown) or a number of tokens but is {context_window}")
+            raise StudioError(f"`context_window` must be between 0 (unknown) and 10000000 tokens but is "
+                              f"{context_window}", code="out_of_range", field="context_window", low=0,
+                              high=10_000_000, value=context_window)
         values = dict(name=name, kind=kind, base_url=base_url, model=model,
                       languages=",".join(parse_languages(languages)), context_window=int(context_window),
                       updated_at=datetime.now(timezone.utc))
@@ -255,17 +273,20 @@ class Connections:
         with self.engine.begin() as conn:
             clash = conn.execute(sa.select(CONNECTIONS.c.id).where(CONNECTIONS.c.name == name)).scalar()
             if clash is not None and clash != connection_id:
-                raise StudioError(f"A connection named {name!r} exists already; choose another name or edit it.")
+                raise StudioError(f"A connection named {name!r} exists already; choose another name or edit it.",
+                                  code="connection_exists", name=name)
             if connection_id is None:
                 connection_id = conn.execute(CONNECTIONS.insert().values(**values)).inserted_primary_key[0]
             elif not conn.execute(CONNECTIONS.update().where(CONNECTIONS.c.id == connection_id).values(**values)).rowcount:
-                raise NotFound(f"No connection {connection_id}; it may have been removed.")
+                raise NotFound(f"No connection {connection_id}; it may have been removed.", code="no_connection",
+                               id=connection_id)
         return self.get(connection_id)
 
     def remove(self, connection_id: int) -> None:
         with self.engine.begin() as conn:
             if not conn.execute(CONNECTIONS.delete().where(CONNECTIONS.c.id == connection_id)).rowcount:
-                raise NotFound(f"No connection {connection_id}; it may have been removed already.")
+                raise NotFound(f"No connection {connection_id}; it may have been removed already.",
+                               code="no_connection", id=connection_id)
 
     def test(self, connection: Connection, *, timeout_s: float = 5.0) -> Probe:
         """Probe a stored connection with its stored key."""

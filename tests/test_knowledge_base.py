@@ -330,6 +330,26 @@ def test_cancelled_ingestion_keeps_what_was_stored_and_reports_the_rest(kb, make
     assert {p.document_name for p in kb.search("herons hunt fish", k=10)} == {"note0.md"}
 
 
+def test_cancel_while_embedding_stores_none_of_the_files_being_embedded(kb, make_file):
+    """Cancel waits for one model batch (128 chunks), not for a whole group of files (512):
+    the files whose chunks were being embedded are reported cancelled and nothing of them stays."""
+    import threading
+
+    entries = (f"Entry {i}: grey herons hunt fish number {i} at dawn, standing still in the shallow water "
+               f"of the estuary before they strike." for i in range(1200))
+    files = [make_file("long.md", "\n\n".join(entries)), make_file("short.md", "Egrets nest in colonies.")]
+    cancel = threading.Event()
+
+    def progress(p):
+        if p.chunks_embedded >= 1 and not cancel.is_set():  # Cancel, once the first batch is embedded
+            assert p.chunks_embedded < p.chunks_total  # more than one batch: it lands mid-work
+            cancel.set()
+
+    outcomes = kb.add_files(files, progress=progress, cancel=cancel)
+    assert [o.status for o in outcomes] == ["cancelled", "cancelled"]
+    assert kb.documents() == [] and kb.search("herons hunt fish", k=5) == []
+
+
 def test_same_name_new_content_can_replace_the_old_version_or_keep_both(kb, make_file, tmp_path):
     first = make_file("tides.md", "High water at the north quay is at 06:40.")
     kb.add_files([first])

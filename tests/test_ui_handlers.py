@@ -14,6 +14,7 @@ from studio.pipeline import Studio
 from studio.ui.handling import handler
 from studio.ui.knowledge import outcome_reason
 from studio.ui.write import WriteHandlers
+from studio.understanding import WriteRequest
 
 ENGLISH = gr.Request(headers={"accept-language": "en-GB,en;q=0.9"})
 CHINESE = gr.Request(headers={"accept-language": "zh-CN,zh;q=0.9"})
@@ -105,8 +106,11 @@ def test_a_field_that_is_not_a_number_is_named(handlers, field, value, english, 
 def test_a_value_out_of_range_names_the_field_in_the_pages_language(handlers):
     with pytest.raises(gr.Error, match="“最多生成的词元数”必须在 1 到 1024 之间，而不是 5000"):
         handlers.check_then_clear("Write about herons", 5000, 0.7, "", request=CHINESE)
-    with pytest.raises(gr.Error, match="`max_new_tokens` must be between 1 and 1024 but is 5000"):
+    # the label the page shows, not the argument (before: "`max_new_tokens` must be ...")
+    with pytest.raises(gr.Error, match="“Max new tokens” must be between 1 and 1024 but is 5000"):
         handlers.check_then_clear("Write about herons", 5000, 0.7, "", request=ENGLISH)
+    with pytest.raises(gr.Error, match="“Temperature” must be between 0 and 2 but is 3"):
+        handlers.check_then_clear("Write about herons", 16, 3, "", request=ENGLISH)
 
 
 def test_limits_reach_a_chinese_page_in_chinese(handlers):
@@ -164,8 +168,8 @@ def test_user_errors_survive_the_trip_from_the_bounded_parser():
     (lambda kb: kb.create_collection("carol/notes"), "cannot contain '/'", "文集名称不能包含“/”"),
     (lambda kb: kb.create_collection("notes\u202e"), "control or formatting characters", "不可见的格式字符"),
     (lambda kb: kb.search("?!"), "Nothing to search for", "没有可搜索的内容"),
-    (lambda kb: kb.search("herons", k=500), "`k` must be between 1 and 200", "“段落数”必须在 1 到 200 之间"),
-    (lambda kb: kb.search("herons", mode="fuzzy"), "`mode` must be one of", "“mode”必须是 hybrid, dense, lexical 之一"),
+    (lambda kb: kb.search("herons", k=500), "“passages” must be between 1 and 200", "“段落数”必须在 1 到 200 之间"),
+    (lambda kb: kb.search("herons", mode="fuzzy"), "“mode” must be one of", "“mode”必须是 hybrid, dense, lexical 之一"),
 ])
 def test_knowledge_reasons_reach_a_chinese_page_in_chinese(kb, attempt, english, chinese):
     """Before: the collection-name rules, an empty search and k/mode came in English on a
@@ -180,13 +184,19 @@ def test_knowledge_reasons_reach_a_chinese_page_in_chinese(kb, attempt, english,
 def test_image_settings_reach_a_chinese_page_in_chinese():
     from studio.image_generation import ImageLimits, ImageSettings, check_image_settings
 
-    for settings, chinese in ((ImageSettings("a heron", width=100), "“宽度”必须是 8 的倍数，而不是 100"),
-                              (ImageSettings("a heron", num_inference_steps=500), "“步数”必须在 1 到"),
-                              (ImageSettings(""), "请描述画面")):
+    for settings, english, chinese in (
+            (ImageSettings("a heron", width=100), "“Width” must be divisible by 8 but is 100",
+             "“宽度”必须是 8 的倍数，而不是 100"),
+            (ImageSettings("a heron", num_inference_steps=500), "“Steps” must be between 1 and",
+             "“步数”必须在 1 到"),
+            (ImageSettings("a heron", guidance_scale=50), "“Guidance” must be between 0 and 30 but is 50",
+             "“引导强度”必须在 0 到 30 之间"),
+            (ImageSettings(""), "Describe the picture", "请描述画面")):
         wrapped = handler(lambda request=None: check_image_settings(settings, ImageLimits()))
-        with pytest.raises(gr.Error) as raised:
-            wrapped(request=CHINESE)
-        assert chinese in raised.value.message
+        for request, words in ((ENGLISH, english), (CHINESE, chinese)):
+            with pytest.raises(gr.Error) as raised:
+                wrapped(request=request)
+            assert words in raised.value.message
 
 
 def test_account_and_model_reasons_reach_a_chinese_page_in_chinese(kb, tiny_generator):
@@ -197,6 +207,22 @@ def test_account_and_model_reasons_reach_a_chinese_page_in_chinese(kb, tiny_gene
                              (lambda: studio.share_collection("notes", "bob", "read"), "共享需要账户"),
                              (lambda: studio.catalog.generator("gone/qwen"), "已不在“设置”中"),
                              (lambda: studio.catalog.generator("nonsense"), "请从列表中选择")):
+        with pytest.raises(gr.Error) as raised:
+            handler(lambda request=None: attempt())(request=CHINESE)
+        assert chinese in raised.value.message
+
+
+def test_a_stored_draft_and_revising_it_reach_a_chinese_page_in_chinese(handlers):
+    """Before: re-running, revising and illustrating refusals came in English on a Chinese page."""
+    studio = handlers.studio
+    draft = list(studio.write(WriteRequest("Write about herons")))[-1].draft
+    for attempt, chinese in (
+            (lambda: list(studio.revise(draft.generation_id, "continue", selection="Herons")),
+             "“续写”作用于整篇草稿"),
+            (lambda: list(studio.revise(draft.generation_id, "shorten", selection="not in the draft")),
+             "选中的文字已不在这篇草稿里"),
+            (lambda: list(studio.rerun_image(draft.generation_id)), f"记录 {draft.generation_id} 不是图片"),
+            (lambda: list(studio.write(WriteRequest("Draw a picture of a heron"))), "这是要一张图，不是文字")):
         with pytest.raises(gr.Error) as raised:
             handler(lambda request=None: attempt())(request=CHINESE)
         assert chinese in raised.value.message

@@ -16,7 +16,7 @@ import uuid
 import gradio as gr
 
 from knowledge import UserError
-from studio.ui.i18n import reason, say
+from studio.ui.i18n import explain, say
 
 log = logging.getLogger("studio.ui")
 
@@ -26,7 +26,7 @@ def to_page(exc: BaseException, request=None, where: str = "") -> gr.Error:
     if isinstance(exc, gr.Error):
         return exc
     if isinstance(exc, UserError):
-        return gr.Error(reason(request, exc.code, exc.params, str(exc)))
+        return gr.Error(explain(request, exc))
     incident = uuid.uuid4().hex[:8]
     log.error("incident %s in %s", incident, where or "a handler", exc_info=exc)
     return gr.Error(say(request, "msg.incident", id=incident))

@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import gradio as gr
 
-from studio.ui.reasons import FIELDS, REASONS
+from knowledge.errors import UserError
+from studio.ui.reasons import FIELDS, LANGUAGE_VALUES, REASONS
 
 # key: (English, 简体中文)
 TEXT: dict[str, tuple[str, str]] = {
     "title": ("# Inkstone\nA writing studio grounded in your own material.",
               "# Inkstone 砚台\n以你自己的资料为依据的写作工作室。"),
     "tab.write": ("Write", "写作"),
+    "lang.en": ("English", "英文"),
+    "lang.zh": ("Chinese", "中文"),
     "tab.images": ("Images", "配图"),
     "tab.knowledge": ("Knowledge", "知识库"),
     "tab.history": ("History", "历史"),
@@ -395,22 +398,43 @@ def field_label(request, name: str) -> str:
 
 
 def reason(request, code: str, params: dict, english: str) -> str:
-    """A reason from knowledge/ or studio/ in the page's language: on an English page the
-    error's own text ``english`` (it may carry detail, such as the parser's words, that the
-    table leaves out); on another, REASONS' words for ``code`` filled with ``params``, or
-    ``english`` for a code not there.
+    """A reason from knowledge/ or studio/ in the page's language: REASONS' words for ``code``
+    filled with ``params``, or ``english`` for a code not there. An English page shows the
+    error's own text ``english`` (it may carry detail, such as the parser's words, that the table
+    leaves out), except for a reason that names a ``field``: the domain names the argument
+    (``max_new_tokens``), the page the label the writer sees ("Max new tokens"). A value that is
+    itself a reason (why a server is down) is said in the page's language too.
 
     >>> reason(None, "file_empty", {"name": "a.txt"}, "a.txt: is empty (0 bytes)")
     'a.txt: is empty (0 bytes)'
+    >>> reason(None, "out_of_range", {"field": "max_new_tokens", "low": 1, "high": 1024, "value": 5000}, "")
+    '“Max new tokens” must be between 1 and 1024 but is 5000'
     """
     column = language(request)
     words = REASONS.get(code)
-    if column == 0 or words is None:
+    if words is None or (column == 0 and "field" not in params):
         return english
-    values = dict(params)
-    if "field" in values:
-        values["field"] = field_label(request, str(values["field"]))
+    values = {name: _said(request, name, value) for name, value in params.items()}
     try:
         return words[column].format(**values)
     except (KeyError, IndexError, ValueError):  # a reason whose values changed: its own words
         return english
+
+
+def _said(request, name: str, value):
+    """A reason's value as the page says it: a field by its label, a language code by the
+    language's name, a nested reason in the page's language; anything else as it is."""
+    if isinstance(value, UserError):
+        return explain(request, value)
+    if name == "field":
+        return field_label(request, str(value))
+    if name in LANGUAGE_VALUES:
+        codes = [value] if isinstance(value, str) else list(value)
+        return ("、" if language(request) else ", ").join(
+            say(request, f"lang.{code}") if f"lang.{code}" in TEXT else code for code in codes)
+    return value
+
+
+def explain(request, error: UserError) -> str:
+    """``error``'s reason in the page's language (see :func:`reason`)."""
+    return reason(request, error.code, error.params, str(error))

@@ -8,7 +8,7 @@ import gradio as gr
 from studio.catalog import ModelChoice
 from studio.ui.common import writer_studio
 from studio.ui.handling import handler
-from studio.ui.i18n import say, t
+from studio.ui.i18n import explain, say, t
 
 LANGUAGE_NAMES = {"en": "English", "zh": "中文"}
 
@@ -46,7 +46,7 @@ def wire_model_picker(studio, demo: gr.Blocks, model: gr.Dropdown, about: gr.Mar
         chosen = next(c for c in choices if c.key == value)
         line = facts(request, chosen)
         if problems:
-            line += "  \n" + say(request, "picker.problems", problems="; ".join(problems))
+            line += "  \n" + say(request, "picker.problems", problems="; ".join(explain(request, p) for p in problems))
         return gr.update(choices=[(c.label, c.key) for c in choices], value=value), line
 
     @handler

@@ -5,7 +5,8 @@ picks and fills them."""
 from __future__ import annotations
 
 # Reasons from knowledge/ and studio/ by their code (knowledge.errors.UserError.code). The English
-# column is the gist of what the domain code says; English pages show the domain's own words.
+# column is the gist of what the domain code says; English pages show the domain's own words,
+# except for a reason naming a ``field``, which they say from here with the field's page label.
 REASONS: dict[str, tuple[str, str]] = {
     "file_unsupported": ("{name}: unsupported file type ({type}); upload TXT, Markdown, HTML, PDF or DOCX",
                          "{name}：不支持的文件类型（{type}）；请上传 TXT、Markdown、HTML、PDF 或 DOCX"),
@@ -59,6 +60,84 @@ REASONS: dict[str, tuple[str, str]] = {
                          "嵌入的模型在这里就是默认模型：请选择默认模型。"),
     "model_down": ("Model {model} on {connection} is not available now: {why}",
                    "{connection} 上的模型 {model} 现在不可用：{why}"),
+    "made_with_unavailable": ("Generation {id} was made with {model}, which is not available now: {why}",
+                              "记录 {id} 是用 {model} 生成的，它现在不可用：{why}"),
+    "not_listed": ("{connection}: {why}", "{connection}：{why}"),
+    # Settings: the connection form's checks and what a server answered when tested
+    "connection_name": ("Name the connection: 1 to 60 characters, no '/'.", "请为连接命名：1 到 60 个字符，不含“/”。"),
+    "connection_exists": ("A connection named {name!r} exists already; choose another name or edit it.",
+                          "名为 {name!r} 的连接已经存在；请换一个名称，或编辑已有的连接。"),
+    "no_connection": ("No connection {id}; it may have been removed.", "没有编号为 {id} 的连接；它可能已被删除。"),
+    "no_connection_named": ("No connection named {name!r}; it may have been removed or renamed in Settings.",
+                            "没有名为 {name!r} 的连接；它可能已在“设置”中被删除或改名。"),
+    "base_url_not_web": ("The server's base URL must start with http:// or https:// but is {url!r} "
+                         "(e.g. http://127.0.0.1:8000/v1).",
+                         "服务器的基础 URL 必须以 http:// 或 https:// 开头，而不是 {url!r}（例如 http://127.0.0.1:8000/v1）。"),
+    "image_model_empty": ("Name the image model: a diffusers model folder or a hub id.",
+                          "请填写图像模型：diffusers 模型文件夹或 hub id。"),
+    "key_lost": ("A stored API key cannot be decrypted with {file}: the key file was replaced. Enter the API "
+                 "key again in Settings.", "无法用 {file} 解密已保存的 API 密钥：密钥文件已被替换。请在“设置”中重新输入 API 密钥。"),
+    "url_not_web": ("{url!r} is not a web address: it must start with http:// or https://",
+                    "{url!r} 不是网址：必须以 http:// 或 https:// 开头"),
+    "server_no_answer": ("No answer from {url} within {seconds:g} s: is the address right, and can this machine "
+                         "reach it?", "{url} 在 {seconds:g} 秒内没有响应：地址对吗？这台机器能访问到它吗？"),
+    "server_slow": ("{url} accepted the connection but did not answer within {seconds:g} s: the server may be busy "
+                    "or still loading.", "{url} 接受了连接，但在 {seconds:g} 秒内没有回答：服务器可能正忙或仍在加载。"),
+    "server_tls": ("The TLS (https) handshake with {url} failed ({detail}): check http:// against https:// and "
+                   "the server's certificate.", "与 {url} 的 TLS（https）握手失败（{detail}）：请核对 http:// 与 https://，"
+                   "并检查服务器的证书。"),
+    "server_refused": ("Nothing is listening at {url} (connection refused): is the server running, and is the "
+                       "port right?", "{url} 上没有服务在监听（连接被拒绝）：服务器在运行吗？端口对吗？"),
+    "server_unreachable": ("{url} could not be reached ({detail}): check the host name.",
+                           "无法访问 {url}（{detail}）：请检查主机名。"),
+    "server_failed": ("{url} could not be asked for its models ({detail}).", "无法向 {url} 查询模型列表（{detail}）。"),
+    "key_refused": ("{url} refused the API key ({status}): check the key.", "{url} 拒绝了 API 密钥（{status}）：请检查密钥。"),
+    "models_404": ("{url}/models does not exist (404): the base URL of an OpenAI-compatible server usually ends "
+                   "in /v1, e.g. http://127.0.0.1:8000/v1", "{url}/models 不存在（404）：兼容 OpenAI 的服务器的基础 URL "
+                   "通常以 /v1 结尾，例如 http://127.0.0.1:8000/v1"),
+    "server_status": ("{url} answered {status}: {detail}", "{url} 返回了 {status}：{detail}"),
+    "not_openai": ("{url}/models answered, but not as an OpenAI-compatible server does (no list of models): "
+                   "check the URL.", "{url}/models 有回答，但不像兼容 OpenAI 的服务器（没有模型列表）：请检查 URL。"),
+    "not_diffusers_folder": ("{model} has no model_index.json: it is not a diffusers model folder.",
+                             "{model} 里没有 model_index.json：这不是 diffusers 模型文件夹。"),
+    "image_model_missing": ("{model!r} is neither a folder here nor a model in the local Hugging Face cache; the "
+                            "studio runs offline, so download it first.",
+                            "{model!r} 既不是这里的文件夹，也不在本地 Hugging Face 缓存中；工作室离线运行，请先下载。"),
+    "asks_for_picture": ("This asks for a picture, not text: use the Images tab.", "这是要一张图，不是文字：请用“配图”页。"),
+    "continue_whole": ("`continue` works on the whole draft; clear the selection.", "“续写”作用于整篇草稿；请清空选中的文字。"),
+    "selection_gone": ("The selected text is not in this draft any more; select it again.",
+                       "选中的文字已不在这篇草稿里；请重新选择。"),
+    "rerun_other_model": ("Generation {id} was made with {model} on {backend}; this studio runs {current} on "
+                          "{current_backend}, which would not reproduce it.",
+                          "记录 {id} 是用 {backend} 上的 {model} 生成的；这个工作室运行的是 {current_backend} 上的 "
+                          "{current}，无法重现它。"),
+    "illustrate_what": ("Choose what to illustrate: a draft, a passage, or some text.",
+                        "请选择要配图的内容：一篇草稿、一个段落或一段文字。"),
+    "no_image_model_configured": ("No image model is configured.", "没有配置图像模型。配图需要一个 diffusers 文生图模型，"
+                                  "它无法随 Inkstone 一起提供：请在联网的机器上运行 `huggingface-cli download "
+                                  "stabilityai/sd-turbo --local-dir models/sd-turbo`，把文件夹复制到这里，再以 "
+                                  "INKSTONE_IMAGE_MODEL=models/sd-turbo 启动 Inkstone；或在“设置”中添加图像模型。"),
+    "image_model_unloadable": ("Image model {model!r} could not be loaded: {detail}",
+                               "无法加载图像模型 {model!r}：{detail}。INKSTONE_IMAGE_MODEL 必须是 diffusers 文件夹或已缓存的 hub id。"),
+    "not_image": ("Generation {id} is not an image", "记录 {id} 不是图片"),
+    "edit_empty": ("The edited draft is empty; write something or keep the old version.",
+                   "编辑后的草稿是空的；请写点内容，或保留旧版本。"),
+    "start_image_unreadable": ("The starting image could not be read ({detail})", "无法读取起始图片（{detail}）"),
+    "server_stopped": ("The text server at {url} stopped answering in the middle of the draft ({detail}); nothing "
+                       "was saved. Check the server and write again.",
+                       "{url} 的文本服务器在写到一半时停止了响应（{detail}）；没有保存任何内容。请检查服务器后重新写作。"),
+    "server_unreachable_writing": ("The text server at {url} could not be reached ({detail}).",
+                                   "无法访问 {url} 的文本服务器（{detail}）。请检查它的地址（“设置”或 "
+                                   "INKSTONE_TEXT_API_URL）以及服务器是否在运行。"),
+    "reembedding_already": ("The library is already being embedded again with {model}.",
+                            "资料库已经在用 {model} 重新嵌入。"),
+    "embedded_already": ("The library is embedded with {model} already.", "资料库已经是用 {model} 嵌入的。"),
+    "wrong_language": ("This request is in {language}, but {model} writes only {writes}: {offer}",
+                       "这个请求是{language}的，但 {model} 只会写{writes}：它的草稿只会是你的资料原句，不会用{language}"
+                       "改写。{offer}或勾选“即使模型不写请求的语言也照写”。"),
+    "models_that_write": ("Models that write {language}: {models}.", "会写{language}的模型：{models}。"),
+    "none_write": ("No connected model is known to write {language}.",
+                   "已连接的模型中没有已知会写{language}的：请在“设置”中添加一个（例如 Ollama 或 llama.cpp 服务器上的 Qwen 模型）。"),
     "model_gone": ("{connection} no longer serves {model}; choose another model.",
                    "{connection} 已不再提供 {model}；请换一个模型。"),
     "no_model": ("No model {key!r}: choose one from the list.", "没有模型 {key!r}：请从列表中选择。"),
@@ -85,8 +164,13 @@ REASONS: dict[str, tuple[str, str]] = {
     "log_in_first": ("Log in first: this studio has accounts.", "请先登录：这个工作室设有账户。"),
 }
 
+# Values a reason names by a language code (``"zh"``), said as the language's name on the page.
+LANGUAGE_VALUES = ("language", "writes")
+
 # The argument a reason names (``field``), as the label the writer sees on the page.
 FIELDS = {"max_new_tokens": "write.max_new_tokens", "temperature": "write.temperature", "seed": "write.seed",
           "num_inference_steps": "images.steps", "guidance_scale": "images.guidance", "width": "images.width",
           "height": "images.height", "batch_count": "images.batch", "strength": "images.strength",
-          "k": "kb.k", "id": "history.id"}
+          "k": "kb.k", "id": "history.id", "kind": "settings.kind", "context_window": "settings.context",
+          "scheduler": "images.scheduler", "same_name": "kb.same_name", "strategy": "write.strategy",
+          "instruction": "write.revise_how"}

@@ -10,9 +10,9 @@ import gradio as gr
 from studio.connections import Connection, probe, probe_image_model
 from studio.errors import StudioError
 from studio.reembedding import EMBEDDERS
-from studio.ui.common import parse_id, refusal_sink, writer_studio
+from studio.ui.common import parse_id, refusal_sink, whole, writer_studio
 from studio.ui.handling import handler
-from studio.ui.i18n import headers, say, t, table
+from studio.ui.i18n import explain, headers, say, t, table
 
 
 def _row(c: Connection) -> list:
@@ -61,7 +61,7 @@ def settings_tab(studio) -> dict:
             key = api_key or (connections.api_key(number) if number is not None else "")
             answer = probe(base_url or "", key)
         if not answer.ok:
-            return say(request, "msg.test_failed", error=answer.error)
+            return say(request, "msg.test_failed", error=explain(request, answer.problem))
         return say(request, "msg.test_ok", url=base_url if kind == "text" else model, ms=round(answer.latency_ms),
                    count=len(answer.models), models=", ".join(answer.models[:20]))
 
@@ -70,7 +70,8 @@ def settings_tab(studio) -> dict:
         connections = admin_studio(request).catalog.connections
         saved = connections.save(connection_id=parse_id(connection_id, request), name=name or "", kind=kind,
                                  base_url=base_url or "", model=model or "", languages=languages or "",
-                                 context_window=int(context or 0), api_key=api_key or None)
+                                 context_window=whole(context or 0, "context_window", request),
+                                 api_key=api_key or None)
         return (saved.id, gr.update(value="", placeholder=say(request, "msg.key_set") if saved.has_key else ""),
                 connections_table(request), say(request, "msg.saved_connection", name=saved.name))
 

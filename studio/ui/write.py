@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from studio.errors import StudioError
 from studio.history import passage_snapshot
 from studio.pipeline import BriefReady, DraftReady, PassagesFound, Studio, TextDelta
 from studio.text_generation import GenerationSettings
@@ -188,9 +187,9 @@ class WriteHandlers:
         s = writer_studio(self.studio, request)
         s.check_request(WriteRequest(prompt=prompt or ""),
                         generation_settings(max_new_tokens, temperature, seed, request))
-        advice = "" if anyway else s.language_advice(WriteRequest(prompt=prompt or ""), model or "")
+        advice = None if anyway else s.language_advice(WriteRequest(prompt=prompt or ""), model or "")
         if advice:
-            raise StudioError(advice)
+            raise advice
         return self.clear_draft(request)
 
     @handler
