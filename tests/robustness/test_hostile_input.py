@@ -116,7 +116,7 @@ def test_the_parser_bound_holds_in_a_separate_process_and_the_studio_stays_up(bo
     (lambda c: c.predict("Write", "", "", "", [], 10**9, 0.7, "1", "", api_name="/write"), "greater than maximum value 1024"),
     (lambda c: c.predict("Write", "", "", "", [], 16, 99, "1", "", api_name="/write"), "greater than maximum value 1.5"),
     (lambda c: c.predict("Write", "", "", "", [], 16, 0.7, "seven", "", api_name="/write"), "whole number"),
-    (lambda c: c.predict("Write", "", "", "", [], 16, 0.7, str(2**40), "", api_name="/write"), "seed"),
+    (lambda c: c.predict("Write", "", "", "", [], 16, 0.7, str(2**40), "", api_name="/write"), "Seed. must be between 0 and"),
     (lambda c: c.predict("Write", "sonnet", "", "", [], 16, 0.7, "1", "", api_name="/write"), "sonnet is not in the list of choices"),
     (lambda c: c.predict("herons", 10**6, "", api_name="/search"), "greater than maximum value 20"),
     (lambda c: c.predict("a heron", "", 2, 0, 10**5, 64, "1", 1, "", None, 0.6, None, api_name="/illustrate"), "greater than maximum value 1024"),
