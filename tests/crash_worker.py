@@ -1,7 +1,7 @@
 """A studio process for tests/test_crash_safety.py to kill with SIGKILL.
 
     python tests/crash_worker.py ingest DATA_DIR DATABASE_URL FILE...
-    python tests/crash_worker.py write DATA_DIR DATABASE_URL MODEL_FOLDER
+    python tests/crash_worker.py write DATA_DIR DATABASE_URL
 
 Prints "ready" once loaded, then one line per result the moment the studio reports it
 ("added NAME", "duplicate NAME", "recorded ID"): what a writer would have been told.
@@ -26,10 +26,12 @@ def main(command: str, data_dir: str, url: str, *rest: str) -> None:
         from studio.history import History
         from studio.ops import Ops
         from studio.pipeline import DraftReady, Studio
-        from studio.text_generation import GenerationSettings, TransformersGenerator
+        from studio.text_generation import GenerationSettings, LlamaCppGenerator
         from studio.understanding import WriteRequest
 
-        generator = TransformersGenerator(rest[0], cache_dir=Path(data_dir) / "models")
+        # the default model as the studio runs it on a CPU: no torch to import, so the process
+        # is ready in seconds and each round's kill lands while drafts are being recorded
+        generator = LlamaCppGenerator("")
         studio = Studio(kb, generator, History(kb.engine), Ops())
         print("ready", flush=True)
         for n in range(10_000):

@@ -92,13 +92,12 @@ def test_killed_while_ingesting_loses_nothing_reported_and_leaves_nothing_half_d
     assert len(reported) >= len(KILL_AFTER_S)  # the kills did not all land before the first file
 
 
-def test_killed_while_recording_drafts_keeps_every_reported_draft_whole(kb_settings, embedder,
-                                                                           tiny_text_model):
+def test_killed_while_recording_drafts_keeps_every_reported_draft_whole(kb_settings, embedder):
     from studio.history import GENERATIONS, History
 
     recorded: set[int] = set()
     for round_number, delay in enumerate(KILL_AFTER_S[:3]):
-        lines = run_and_kill(["write", kb_settings.data_dir, kb_settings.url, tiny_text_model],
+        lines = run_and_kill(["write", kb_settings.data_dir, kb_settings.url],
                              round_number, delay)
         recorded |= {int(l.split()[1]) for l in lines if l.startswith("recorded ")}
         kb = KnowledgeBase.open(kb_settings, embedder=embedder)
