@@ -48,9 +48,6 @@ SAME_NAME = ("keep", "replace")
 # 800 KB query took 3.6 s; 8,000 characters took 0.27 s against 0.07 s for 80 (50 notes, best of
 # 5, on the shared 2-core machine at load 15).
 MAX_QUERY_CHARS = 8000
-# Chunks parsed ahead before one embedding pass: large enough that the model runs full
-# batches across many small files, small enough to show progress often.
-_EMBED_GROUP = 512
 
 
 @dataclass(frozen=True)
@@ -571,7 +568,7 @@ class KnowledgeBase:
             seen[loaded.sha256] = name
             pending.append((position, prepared))
             counters["known"] += len(prepared.chunks)
-            if sum(len(p.chunks) for _, p in pending) >= _EMBED_GROUP:
+            if sum(len(p.chunks) for _, p in pending) >= self.settings.embed_group_chunks:
                 flush()
         flush()
         self.save_index()

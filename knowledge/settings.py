@@ -55,6 +55,9 @@ class KnowledgeSettings:
     # Chunks per model forward pass. On a 2-core CPU, 16 was fastest for all-MiniLM-L6-v2
     # (bigger batches pad more and ran slower; see docs/BENCHMARKS.md).
     embed_batch_size: int = 16
+    # Chunks read ahead before one embedding pass: large enough that the model runs full batches
+    # across many small files, small enough to store files (and show progress) often.
+    embed_group_chunks: int = 512
     # Lexical search ranks at most about this many chunks: past it, only chunks holding one of
     # a query's rarer terms are candidates (knowledge.lexical.prune_terms), each still scored
     # with every term. 0 turns it off. A small library never reaches it. At 1M chunks 20,000
@@ -79,6 +82,8 @@ class KnowledgeSettings:
         if self.lexical_prune_budget < 0:
             raise ValueError(
                 f"`lexical_prune_budget` must be 0 (off) or more but is {self.lexical_prune_budget}")
+        if self.embed_group_chunks < 1:
+            raise ValueError(f"`embed_group_chunks` must be at least 1 but is {self.embed_group_chunks}")
         if self.embedding_engine not in ("auto", "torch"):
             raise ValueError(f"`embedding_engine` must be 'auto' or 'torch' but is {self.embedding_engine!r}")
         if self.fusion not in ("relative", "rrf"):

@@ -218,7 +218,8 @@ def served_studio(request, tmp_path, embedder, tiny_generator, tiny_image_model)
 
     Indirect parameters: ``generator`` replaces the text generator; ``queue_size``; ``users``
     ({name: password}) turns accounts on with those writers; ``no_images`` leaves images off;
-    ``metrics`` serves /metrics; ``database`` "postgresql" serves from the test server."""
+    ``metrics`` serves /metrics; ``database`` "postgresql" serves from the test server;
+    ``embed_group`` sets the chunks read ahead before an embedding pass."""
     from studio.accounts import Accounts
 
     options = getattr(request, "param", {})
@@ -233,7 +234,9 @@ def served_studio(request, tmp_path, embedder, tiny_generator, tiny_image_model)
     database_url = (database.enter_context(_postgres_schema()) if options.get("database") == "postgresql"
                     else f"sqlite:///{tmp_path / 'data' / 'inkstone.db'}")
     kb = KnowledgeBase.open(KnowledgeSettings(data_dir=tmp_path / "data", database_url=database_url,
-                                              max_upload_mb=1), embedder=embedder)
+                                              max_upload_mb=1,
+                                              embed_group_chunks=options.get("embed_group", 512)),
+                            embedder=embedder)
     accounts = Accounts(kb.engine)
     for name, password in options.get("users", {}).items():
         accounts.add(name, password)

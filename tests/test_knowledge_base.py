@@ -310,12 +310,12 @@ def test_changing_the_embedding_model_asks_for_a_reembed(kb_settings, embedder, 
         KnowledgeBase.open(kb_settings, embedder=Embedder("some/other-model"))
 
 
-def test_cancelled_ingestion_keeps_what_was_stored_and_reports_the_rest(kb, make_file, monkeypatch):
+def test_cancelled_ingestion_keeps_what_was_stored_and_reports_the_rest(kb_settings, embedder, make_file):
     import threading
+    from dataclasses import replace
 
-    import knowledge.base
-
-    monkeypatch.setattr(knowledge.base, "_EMBED_GROUP", 1)  # each file is stored as soon as it is read
+    # each file is stored as soon as it is read
+    kb = KnowledgeBase.open(replace(kb_settings, embed_group_chunks=1), embedder=embedder)
     files = [make_file(f"note{i}.md", f"Note {i}: grey herons hunt fish number {i} at dawn.") for i in range(4)]
     cancel = threading.Event()
 
@@ -328,6 +328,7 @@ def test_cancelled_ingestion_keeps_what_was_stored_and_reports_the_rest(kb, make
     assert outcomes[1].code == "cancelled"
     assert [d.name for d in kb.documents()] == ["note0.md"]
     assert {p.document_name for p in kb.search("herons hunt fish", k=10)} == {"note0.md"}
+    kb.close()
 
 
 def test_cancel_while_embedding_stores_none_of_the_files_being_embedded(kb, make_file):
