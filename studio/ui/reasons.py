@@ -129,6 +129,10 @@ REASONS: dict[str, tuple[str, str]] = {
     "server_unreachable_writing": ("The text server at {url} could not be reached ({detail}).",
                                    "无法访问 {url} 的文本服务器（{detail}）。请检查它的地址（“设置”或 "
                                    "INKSTONE_TEXT_API_URL）以及服务器是否在运行。"),
+    "embedding_model_unloadable": ("Embedding model {model} could not be loaded ({why}).",
+                                   "无法加载嵌入模型 {model}（{why}）。"),
+    "embedding_needs_package": ("This embedding model needs the {package} package: pip install {package}",
+                                "这个嵌入模型需要 {package} 软件包：pip install {package}"),
     "reembedding_already": ("The library is already being embedded again with {model}.",
                             "资料库已经在用 {model} 重新嵌入。"),
     "embedded_already": ("The library is embedded with {model} already.", "资料库已经是用 {model} 嵌入的。"),
