@@ -7,7 +7,6 @@ import gradio as gr
 import pytest
 
 from knowledge.embedding import Embedder
-
 from knowledge.errors import NotFound, UserError
 from studio.errors import StudioError
 from studio.history import History
