@@ -210,7 +210,7 @@ def understand(request: WriteRequest) -> Brief:
             numbers = [g for g in match.groups() if g]
             found[kind] = _amount(kind, numbers) if numbers else True
             constraints.append(match.group().strip())
-        rest = re.sub(pattern, " ", rest, flags=re.I)
+        rest = re.sub(pattern, _gap, rest, flags=re.I)
 
     # 2. form, task, tone, language
     form = request.form if request.form in FORMS else next(
@@ -225,7 +225,7 @@ def understand(request: WriteRequest) -> Brief:
     language = request.language or next(
         (code for code, cue in _LANGUAGE_CUES if re.search(cue, lowered, re.I)), "")
     for _, cue in _LANGUAGE_CUES:
-        rest = re.sub(cue, " ", rest, flags=re.I)
+        rest = re.sub(cue, _gap, rest, flags=re.I)
     if not language:
         language = "zh" if cjk_ratio(prompt) > 0.3 else "en"
 
@@ -247,6 +247,12 @@ def understand(request: WriteRequest) -> Brief:
                  bullet_count=found.get("bullets") if isinstance(found.get("bullets"), int) else (
                      0 if found.get("bullets") else None),
                  paragraph_count=found.get("paragraphs") if isinstance(found.get("paragraphs"), int) else None)
+
+
+def _gap(cut: re.Match) -> str:
+    """What a cue cut out of a request leaves: a space between English words, nothing inside
+    Chinese, which has no spaces ("关于西湖的简短介绍" -> "关于西湖的介绍", not "西湖的 介绍")."""
+    return "" if cjk_ratio(cut.group()) > 0.5 else " "
 
 
 def _topic(text: str, source_text: str = "") -> str:

@@ -14,6 +14,9 @@ TABLE = [
      dict(form="email", query="the new release schedule")),
     ("Please write a formal email announcing our office move, under 150 words",
      dict(form="email", tone="formal", max_words=150, length="short", query="our office move")),
+    # a cue cut out of Chinese leaves no space behind (the draft's title was "西湖的 介绍")
+    ("写一段西湖的简短介绍", dict(language="zh", length="short", query="西湖的介绍")),
+    ("请写一篇简洁的关于苏堤 春天的博客", dict(form="blog_post", query="苏堤 春天")),
     ("Summarize the key findings on microplastics in rivers",
      dict(form="summary", query="microplastics in rivers")),
     ("Give me an outline for an article on urban beekeeping",
