@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from textkit import cpu_threads
+
 _EXPORT_LOCK = threading.Lock()
 
 
@@ -121,7 +123,7 @@ class OnnxSentenceModel:
         options.inter_op_num_threads = 1
         self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.inputs = {i.name for i in self.session.get_inputs()}
-        self.workers = max(1, workers or os.cpu_count() or 1)
+        self.workers = max(1, workers or cpu_threads())
         self._pool: ThreadPoolExecutor | None = None
 
     def _run(self, encodings) -> np.ndarray:

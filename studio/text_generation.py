@@ -20,6 +20,7 @@ from typing import Iterator, Protocol
 
 from studio.devices import pick_device
 from studio.errors import ModelUnavailable, StudioError
+from textkit import cpu_threads
 from textkit.scripts import count_tokens as estimate_tokens
 
 log = logging.getLogger(__name__)
@@ -298,12 +299,6 @@ _GGUF_FILE_TYPES = {"0": "F32", "1": "F16", "2": "Q4_0", "3": "Q4_1", "7": "Q8_0
                     "9": "Q5_1", "15": "Q4_K_M", "17": "Q5_K_M", "18": "Q6_K"}
 
 
-def physical_cores() -> int:
-    import psutil
-
-    return psutil.cpu_count(logical=False) or os.cpu_count() or 1
-
-
 def requantise(source: Path, target: Path, kind: str) -> None:
     """Write ``source`` GGUF with its weights quantised as ``kind`` (e.g. ``"Q8_0"``) to
     ``target``, atomically: a half-written file never carries the target's name."""
@@ -315,7 +310,7 @@ def requantise(source: Path, target: Path, kind: str) -> None:
     params = llama_cpp.llama_model_quantize_default_params()
     params.ftype = getattr(llama_cpp, f"LLAMA_FTYPE_MOSTLY_{kind}")
     params.allow_requantize = True  # the source is already quantised
-    params.nthread = physical_cores()
+    params.nthread = cpu_threads()
     started = time.perf_counter()
     try:
         set_verbose(False)  # llama.cpp would log every tensor; as Llama(verbose=False) does
@@ -349,7 +344,7 @@ class LlamaCppGenerator:
         self.model_id = model or (DEFAULT_Q8_MODEL_ID if cache_dir else DEFAULT_MODEL_ID)
         self._path = model
         self._cache_dir = cache_dir
-        self.threads = threads or physical_cores()
+        self.threads = threads or cpu_threads()
         self._context = context  # 0: the model's own training context
         self._llm = None
         self._formatter = None

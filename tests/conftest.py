@@ -19,6 +19,20 @@ from knowledge.settings import KnowledgeSettings
 POSTGRES_URL = os.environ.get("INKSTONE_TEST_POSTGRES_URL", "")
 
 
+def pytest_configure(config):
+    """Under xdist, each worker computes on its share of the cores (it and the servers and
+    workers it starts, which inherit the environment). llama.cpp's and torch's threads spin
+    while they wait for each other, so two workers of two threads each on two cores wasted a
+    quarter of the suite's CPU time (docs/BENCHMARKS.md, "The test suite's time")."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+    if workers > 1:
+        from textkit import cpu_threads
+
+        share = str(max(1, cpu_threads() // workers))
+        os.environ.setdefault("INKSTONE_CPU_THREADS", share)
+        os.environ.setdefault("OMP_NUM_THREADS", share)
+
+
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

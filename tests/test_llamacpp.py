@@ -9,7 +9,8 @@ from studio.build import text_generator
 from studio.errors import StudioError
 from studio.settings import Settings
 from studio.text_generation import (GenerationSettings, LlamaCppGenerator, OpenAICompatibleGenerator,
-                                    TransformersGenerator, physical_cores)
+                                    TransformersGenerator)
+from textkit import cpu_threads
 
 MESSAGES = [{"role": "system", "content": "You are a helpful writer."},
             {"role": "user", "content": "Write one sentence about lighthouses."}]
@@ -46,7 +47,7 @@ def test_streams_piece_by_piece_with_the_gguf_chat_template(llama):
     assert "lighthouse" in "".join(pieces).lower()
     # the prompt was built from the GGUF's own template (ChatML for SmolLM2)
     assert llama.prompt_tokens(MESSAGES) > llama.count_tokens(MESSAGES[1]["content"])
-    assert llama.info()["threads"] == physical_cores()
+    assert llama.info()["threads"] == cpu_threads()
 
 
 def test_fixed_seed_reproduces_and_other_seed_differs(llama):
@@ -86,6 +87,14 @@ def test_cancel_stops_generation(llama):
         if seen == 3:
             cancel.set()
     assert seen == 3
+
+
+@pytest.mark.parametrize("setting, expected", [("3", 3), ("", None), ("0", None), ("many", None)])
+def test_the_thread_setting_reaches_llama_cpp(monkeypatch, setting, expected):
+    import psutil
+
+    monkeypatch.setenv("INKSTONE_CPU_THREADS", setting)
+    assert LlamaCppGenerator("").threads == (expected or psutil.cpu_count(logical=False) or 1)
 
 
 def test_stops_at_end_of_turn(llama):
