@@ -30,8 +30,21 @@ def _context():
     return _CONTEXT
 
 
+def _address_space() -> int:
+    """This process's virtual memory in bytes (0 where /proc is missing)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[0]) * resource.getpagesize()
+    except OSError:
+        return 0
+
+
 def _child(conn: Connection, data: bytes, name: str, memory_bytes: int) -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    # The bound is what the parser may add: the child starts with about half a gigabyte of
+    # address space already mapped (Python, the readers' libraries, thread arenas), which a
+    # bound on the total would leave to chance.
+    limit = _address_space() + memory_bytes
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     try:
         conn.send(("ok", read_document(data, name)))
     except UserError as exc:
@@ -56,7 +69,8 @@ def read_document_bounded(data: bytes, name: str, *, timeout_s: float,
     """Parse like :func:`knowledge.readers.read_document`, in a child process.
 
     Raises :class:`UnreadableFile` when the child reports an error, runs past ``timeout_s``,
-    or dies (for example when it hits ``memory_mb``).
+    or dies (for example when it hits ``memory_mb``: the address space the parser may add to
+    the child's own).
     """
     ctx = _context()
     receiver, sender = ctx.Pipe(duplex=False)

@@ -41,7 +41,8 @@ class KnowledgeSettings:
     chunk_overlap: int = 40
     # Files above this size are refused before they are read.
     max_upload_mb: int = 50
-    # A single file's parser gets this long and this much memory; bombs and hangs are cut off.
+    # A single file's parser gets this long and this much memory (beyond what its process starts
+    # with); bombs and hangs are cut off.
     parse_timeout_s: float = 120.0
     parse_memory_mb: int = 2048
     # "auto" is exact ("flat") below index_threshold chunks and approximate ("ivf") above it;
