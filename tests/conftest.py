@@ -33,6 +33,20 @@ def pytest_configure(config):
         os.environ.setdefault("OMP_NUM_THREADS", share)
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``sqlite_only`` run on SQLite alone: end-to-end tests whose database is
+    incidental (the pipeline, connections, images, UI handlers) cost minutes on a second one
+    and test nothing new there. Every query the studio makes is tested on both databases in
+    test_knowledge_base, test_history, test_accounts and test_api, whose scripted session also
+    uploads, writes, illustrates and reads history on PostgreSQL end to end."""
+    skipped = [item for item in items if item.get_closest_marker("sqlite_only")
+               and getattr(item, "callspec", None) and item.callspec.params.get("database_url") == "postgresql"]
+    if skipped:
+        config.hook.pytest_deselected(items=skipped)
+        gone = set(map(id, skipped))
+        items[:] = [item for item in items if id(item) not in gone]
+
+
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
@@ -132,17 +146,40 @@ def make_file(tmp_path):
     return write
 
 
+def _built_once(tmp_path_factory, worker_id: str, name: str, build) -> Path:
+    """A folder that ``build(folder)`` fills once per test session, shared by the xdist workers
+    (each would otherwise spend seconds building the same seeded model)."""
+    if worker_id == "master":
+        folder = tmp_path_factory.mktemp(name)
+        build(folder)
+        return folder
+    from filelock import FileLock
+
+    root = tmp_path_factory.getbasetemp().parent  # this session's folder, above the workers' own
+    folder = root / name
+    with FileLock(str(root / f"{name}.lock")):
+        if not (folder / ".built").exists():
+            shutil.rmtree(folder, ignore_errors=True)  # a worker that died halfway
+            folder.mkdir()
+            build(folder)
+            (folder / ".built").touch()
+    return folder
+
+
 @pytest.fixture(scope="session")
-def tiny_text_model(tmp_path_factory) -> str:
+def tiny_text_model(tmp_path_factory, worker_id) -> str:
     """A tiny Llama causal LM built from config with seeded random weights and SmolLM2's real
     tokenizer (read from the packaged GGUF), saved as a normal transformers folder, so tests
     load it through the same code path as a writer's own model."""
+    return str(_built_once(tmp_path_factory, worker_id, "tiny-llama", _build_tiny_text_model))
+
+
+def _build_tiny_text_model(folder: Path) -> None:
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
     from studio.text_generation import packaged_gguf_path
 
-    folder = tmp_path_factory.mktemp("tiny-llama")
     gguf = packaged_gguf_path()
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     torch.manual_seed(0)
@@ -152,7 +189,6 @@ def tiny_text_model(tmp_path_factory) -> str:
                          eos_token_id=tokenizer.eos_token_id, tie_word_embeddings=True)
     LlamaForCausalLM(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
-    return str(folder)
 
 
 @pytest.fixture(scope="session")
@@ -180,17 +216,20 @@ def default_generator(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def tiny_image_model(tmp_path_factory) -> str:
+def tiny_image_model(tmp_path_factory, worker_id) -> str:
     """A tiny Stable Diffusion pipeline built from config with seeded random weights: UNet,
     VAE, a small CLIP text encoder and a character-level CLIP tokenizer written here. Saved as
     a diffusers folder, so tests load it through the same loader as a writer's model."""
+    return str(_built_once(tmp_path_factory, worker_id, "tiny-sd", _build_tiny_image_model))
+
+
+def _build_tiny_image_model(folder: Path) -> None:
     import torch
     from diffusers import (AutoencoderKL, EulerDiscreteScheduler, StableDiffusionPipeline,
                            UNet2DConditionModel)
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
     from transformers.convert_slow_tokenizer import bytes_to_unicode
 
-    folder = tmp_path_factory.mktemp("tiny-sd")
     symbols = list(bytes_to_unicode().values())
     vocab = {t: i for i, t in enumerate(["<|startoftext|>", "<|endoftext|>", "!"]
                                           + symbols + [s + "</w>" for s in symbols])}
@@ -218,7 +257,6 @@ def tiny_image_model(tmp_path_factory) -> str:
                                    unet=unet, scheduler=scheduler, safety_checker=None,
                                    feature_extractor=None, requires_safety_checker=False)
     pipe.save_pretrained(folder)
-    return str(folder)
 
 
 @pytest.fixture

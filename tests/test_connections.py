@@ -23,6 +23,9 @@ from studio.ui.i18n import explain, say
 from studio.understanding import WriteRequest
 from tests.model_server import API_KEY, MODEL_ALIAS, free_port
 
+# The database is incidental to what this file tests (see the marker in tests/conftest.py).
+pytestmark = pytest.mark.sqlite_only
+
 NOTES = {"tides.md": "# Tides\n\nTides rise and fall twice a day because the moon pulls on the oceans. "
                      "Spring tides happen when the sun and moon line up."}
 KEY = f"laptop/{MODEL_ALIAS}"

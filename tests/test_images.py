@@ -16,6 +16,9 @@ from studio.image_generation import ImageGenerator, ImageLimits, ImageSettings, 
 from studio.ops import Ops
 from studio.pipeline import ImageProgress, ImagesReady, PromptReady, Studio
 
+# The database is incidental to what this file tests (see the marker in tests/conftest.py).
+pytestmark = pytest.mark.sqlite_only
+
 SMALL = dict(width=64, height=64, num_inference_steps=3)
 
 

@@ -12,6 +12,9 @@ from studio.pipeline import BriefReady, DraftReady, PassagesFound, Studio, TextD
 from studio.text_generation import GenerationSettings
 from studio.understanding import WriteRequest
 
+# The database is incidental to what this file tests (see the marker in tests/conftest.py).
+pytestmark = pytest.mark.sqlite_only
+
 NOTES = {
     "tides.md": "# Tides\n\nTides rise and fall twice a day because the moon pulls on the oceans. "
                 "Spring tides happen when the sun and moon line up.",

@@ -17,6 +17,9 @@ from studio.ui.knowledge import outcome_reason
 from studio.ui.write import WriteHandlers
 from studio.understanding import WriteRequest
 
+# The database is incidental to what this file tests (see the marker in tests/conftest.py).
+pytestmark = pytest.mark.sqlite_only
+
 ENGLISH = gr.Request(headers={"accept-language": "en-GB,en;q=0.9"})
 CHINESE = gr.Request(headers={"accept-language": "zh-CN,zh;q=0.9"})
 
