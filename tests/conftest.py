@@ -45,6 +45,10 @@ def pytest_collection_modifyitems(config, items):
         config.hook.pytest_deselected(items=skipped)
         gone = set(map(id, skipped))
         items[:] = [item for item in items if id(item) not in gone]
+    # Files holding a ``slow`` test go first: xdist hands out whole files in this order, and a
+    # long file handed out last keeps one worker busy while the others are done.
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)  # stable: order within files kept
 
 
 @pytest.fixture(autouse=True)
@@ -271,14 +275,16 @@ def served_studio(request, tmp_path, embedder, tiny_generator, tiny_image_model)
     Indirect parameters: ``generator`` replaces the text generator; ``queue_size``; ``users``
     ({name: password}) turns accounts on with those writers; ``no_images`` leaves images off;
     ``metrics`` serves /metrics; ``database`` "postgresql" serves from the test server;
-    ``embed_group`` sets the chunks read ahead before an embedding pass."""
+    ``embed_group`` sets the chunks read ahead before an embedding pass; ``chunk_tokens`` the
+    chunk size (short chunks embed faster); ``max_new_tokens`` the studio's limit (and so the
+    Write tab's default length)."""
     from studio.accounts import Accounts
 
     options = getattr(request, "param", {})
     from knowledge import KnowledgeBase, KnowledgeSettings
     from studio.history import History
     from studio.image_generation import ImageGenerator
-    from studio.ops import Ops
+    from studio.ops import Limits, Ops
     from studio.pipeline import Studio
     from studio.ui import build_demo, launch
 
@@ -287,12 +293,15 @@ def served_studio(request, tmp_path, embedder, tiny_generator, tiny_image_model)
                     else f"sqlite:///{tmp_path / 'data' / 'inkstone.db'}")
     kb = KnowledgeBase.open(KnowledgeSettings(data_dir=tmp_path / "data", database_url=database_url,
                                               max_upload_mb=1,
-                                              embed_group_chunks=options.get("embed_group", 512)),
+                                              embed_group_chunks=options.get("embed_group", 512),
+                                              chunk_tokens=options.get("chunk_tokens", 200),
+                                              chunk_overlap=min(40, options.get("chunk_tokens", 200) // 4)),
                             embedder=embedder)
     accounts = Accounts(kb.engine)
     for name, password in options.get("users", {}).items():
         accounts.add(name, password)
-    studio = Studio(kb, options.get("generator", tiny_generator), History(kb.engine), Ops(),
+    limits = Limits(max_new_tokens=options["max_new_tokens"]) if "max_new_tokens" in options else None
+    studio = Studio(kb, options.get("generator", tiny_generator), History(kb.engine), Ops(limits),
                     images=ImageGenerator("" if options.get("no_images") else tiny_image_model),
                     images_dir=tmp_path / "data" / "images",
                     accounts=accounts)

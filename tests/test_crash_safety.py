@@ -78,6 +78,7 @@ def check_consistent(kb_settings, embedder, reported: set[str]) -> None:
         kb.close()
 
 
+@pytest.mark.slow
 def test_killed_while_ingesting_loses_nothing_reported_and_leaves_nothing_half_done(
         kb_settings, embedder, make_file):
     files = [make_file(f"note-{i:03d}.md", note(i)) for i in range(30)]
@@ -92,6 +93,7 @@ def test_killed_while_ingesting_loses_nothing_reported_and_leaves_nothing_half_d
     assert len(reported) >= len(KILL_AFTER_S)  # the kills did not all land before the first file
 
 
+@pytest.mark.slow
 def test_killed_while_recording_drafts_keeps_every_reported_draft_whole(kb_settings, embedder):
     from studio.history import GENERATIONS, History
 

@@ -57,6 +57,7 @@ def test_fixed_seed_reproduces_and_other_seed_differs(llama):
     assert run(5) != run(6)
 
 
+@pytest.mark.slow
 def test_a_kept_prompt_gives_the_same_draft_as_a_computed_one(llama, model_cache):
     notes = "The harbour wakes before dawn, when the boats slip out past the lighthouse. " * 20
     def messages(ask):

@@ -114,7 +114,8 @@ def build_demo(studio: Studio) -> gr.Blocks:
                     model, model_about, model_refresh = model_picker()
                     write_anyway = gr.Checkbox(False, label=t("picker.anyway"), elem_id="write-anyway")
                     with gr.Accordion(t("write.model_settings"), open=False):
-                        max_new_tokens = gr.Slider(16, studio.ops.limits.max_new_tokens, value=400, step=16,
+                        max_new_tokens = gr.Slider(16, studio.ops.limits.max_new_tokens,
+                                                   value=min(400, studio.ops.limits.max_new_tokens), step=16,
                                                    label=t("write.max_new_tokens"))
                         temperature = gr.Slider(0, 1.5, value=0.7, step=0.05, label=t("write.temperature"))
                         seed = gr.Textbox(label=t("write.seed"), placeholder=t("seed.placeholder"))

@@ -28,6 +28,7 @@ def upload(page, *paths):
     expect(page.get_by_label("Upload report")).to_contain_text("added", timeout=60_000)
 
 
+@pytest.mark.slow
 def test_write_refuses_before_clearing_and_says_what_to_do_first(page, studio_url, make_file):
     page.goto(studio_url)
     # an empty knowledge base: the Write tab says what to do first; no draft id is "0"

@@ -2,6 +2,8 @@
 citations that open their passage with the supporting words highlighted, flagged sentences
 with a tooltip, and an edit re-checked on save; in English and Chinese pages."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -47,6 +49,7 @@ def test_citations_open_their_passage_and_an_edit_is_rechecked(page, studio_url,
     # the writer edits the draft by hand: saving re-checks it and marks what no source says
     page.get_by_text("Edit this draft by hand").click()
     editor = page.locator("#draft-editor textarea")
+    expect(editor).to_have_value(re.compile(r"\[\d+\]"))  # the draft is in the editor (it arrives after the click)
     editor.fill(editor.input_value() + "\n\nRising water can cut off a beach within 45 minutes on a flat coast.")
     page.get_by_role("button", name="Save and re-check").click()
     flagged = page.locator(".ink-partial")

@@ -60,14 +60,15 @@ def test_stop_on_the_images_tab_ends_a_generation_and_keeps_what_was_finished(pa
     expect(page.locator("body")).to_contain_text("Made 1 image(s)", timeout=120_000)
 
 
-@pytest.mark.parametrize("served_studio", [{"embed_group": 32}], indirect=True)
+@pytest.mark.slow
+@pytest.mark.parametrize("served_studio", [{"embed_group": 32, "chunk_tokens": 48}], indirect=True)
 def test_cancel_upload_keeps_what_was_stored_and_reports_the_rest_cancelled(page, served_studio, make_file):
     url, studio = served_studio
-    # files are read ahead 32 chunks at a time, then embedded in batches of 128 chunks (seconds
-    # apiece) and stored: big-1 (~40 chunks) is stored on its own, big-2 (~500) takes several
-    # batches, then two small ones
-    files = [make_file("big-1.md", field_notes(1, 80)), make_file("big-2.md", field_notes(2, 1000)),
-             make_file("small-3.md", field_notes(3, 20)), make_file("small-4.md", field_notes(4, 20))]
+    # files are read ahead 32 chunks at a time, then embedded in batches of 128 chunks (a second
+    # or more apiece: short chunks, so the test spends little time embedding) and stored: big-1
+    # (~40 chunks) is stored on its own, big-2 (~500) takes several batches, then two small ones
+    files = [make_file("big-1.md", field_notes(1, 20)), make_file("big-2.md", field_notes(2, 250)),
+             make_file("small-3.md", field_notes(3, 5)), make_file("small-4.md", field_notes(4, 5))]
     page.goto(url)
     page.get_by_role("tab", name="Knowledge").click()
     page.locator("#kb-files input[type=file]").set_input_files([str(f) for f in files])

@@ -33,6 +33,7 @@ def shoot(tmp_path):
     return take
 
 
+@pytest.mark.slow
 def test_a_writers_session(page, studio_url, make_file, shoot, tmp_path):
     good = make_file("herons.md", "# Herons\n\nGrey herons hunt fish in shallow water at dawn. "
                                   "They stand still for a long time before they strike.")

@@ -40,6 +40,7 @@ def bounded_kb(tmp_path, embedder):
     kb.close()
 
 
+@pytest.mark.slow
 def test_hostile_files_are_refused_by_name_and_the_rest_of_the_batch_goes_in(bounded_kb, tmp_path):
     folder = tmp_path / "upload"
     folder.mkdir()
@@ -94,6 +95,7 @@ def test_html_scripts_and_handlers_never_reach_the_stored_text(bounded_kb, tmp_p
     assert not any(bad in stored for bad in ("steal", "onclick", "onerror", "<", "javascript"))
 
 
+@pytest.mark.slow
 def test_the_parser_bound_holds_in_a_separate_process_and_the_studio_stays_up(bounded_kb, tmp_path):
     # a bomb costs one parser child; the studio's own memory does not grow by its size
     import resource
