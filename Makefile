@@ -29,9 +29,11 @@ setup: $(STAMP)
 run: setup
 	$(PY) app.py
 
-# Two workers (pytest-xdist), each file on one of them so module fixtures load once; run one
-# file by hand with `.venv/bin/python -m pytest tests/test_x.py` (one process).
-TEST_WORKERS ?= 2
+# Three workers (pytest-xdist) on two cores: the served, browser and subprocess tests wait a
+# good part of the time, and three beat two and four (docs/BENCHMARKS.md, "The test suite's time").
+# Each file runs on one worker, so module fixtures load once; each worker computes on one
+# thread (tests/conftest.py). Run one file by hand with `.venv/bin/python -m pytest tests/test_x.py`.
+TEST_WORKERS ?= 3
 
 test: setup
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile

@@ -34,9 +34,10 @@ def test_stop_on_the_images_tab_ends_a_generation_and_keeps_what_was_finished(pa
     page.goto(url)
     page.get_by_role("tab", name="Images").click()
     page.get_by_label("Prompt (English works best)").fill("a heron at dawn")
-    # the most steps the tab allows: 4 images of 100 steps (small, so a step is quick and the
-    # test does not wait long for the first one, yet the whole run is many times a click)
-    for label, value in (("Steps", "100"), ("Images", "4"), ("Width", "128"), ("Height", "128")):
+    # the most steps the tab allows: 4 images of 100 steps, 384 px (the first step shows at once,
+    # yet the whole run is many times a click: at 128 px, 21 ms a step, the 400 steps once
+    # finished under load before the click landed)
+    for label, value in (("Steps", "100"), ("Images", "4"), ("Width", "384"), ("Height", "384")):
         box = page.get_by_label(f"number input for {label}")
         box.fill(value)
         box.press("Tab")
