@@ -6,7 +6,9 @@ sampling settings (:class:`GenerationSettings`), so the pipeline never knows whi
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import functools
 import importlib.util
 import json
 import logging
@@ -112,6 +114,27 @@ def packaged_gguf_path() -> Path:
     return Path(list(spec.submodule_search_locations)[0]) / DEFAULT_GGUF_FILE
 
 
+@contextlib.contextmanager
+def _gguf_read_once():
+    """Convert a GGUF for transformers without reading it three times.
+
+    transformers opens the file once each for the tokenizer, the config and the weights, and
+    every open parses the 100,000-entry vocabulary in Python (~6 s for SmolLM2); it also builds
+    llama.cpp's tensor-name map again for each of ~400 modules (~25 ms each). Both are memoised
+    while the conversion runs (gguf-py's reader is read-only), which took the packaged model's
+    first load from 26.7 s to 13.7 s, with the same weights (docs/BENCHMARKS.md).
+    """
+    import gguf
+
+    saved = gguf.GGUFReader, gguf.get_tensor_name_map
+    gguf.GGUFReader = functools.lru_cache(maxsize=2)(saved[0])
+    gguf.get_tensor_name_map = functools.lru_cache(maxsize=8)(saved[1])
+    try:
+        yield
+    finally:
+        gguf.GGUFReader, gguf.get_tensor_name_map = saved
+
+
 class TransformersGenerator:
     """A causal LM run by transformers, streaming through ``TextIteratorStreamer``.
 
@@ -154,8 +177,9 @@ class TransformersGenerator:
             try:
                 if self._source.endswith(".gguf"):
                     gguf = Path(self._source)
-                    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-                    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+                    with _gguf_read_once():
+                        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+                        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
                     model = model.to(dtype)
                     self.loaded_from = self._source
                 elif self._source:
@@ -168,8 +192,9 @@ class TransformersGenerator:
                     self.loaded_from = str(self._cache_folder)
                 else:
                     gguf = packaged_gguf_path()
-                    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-                    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+                    with _gguf_read_once():
+                        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+                        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
                     self._write_cache(model, tokenizer)
                     model = model.to(dtype)
                     self.loaded_from = str(gguf)
