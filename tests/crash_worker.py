@@ -36,7 +36,7 @@ def main(command: str, data_dir: str, url: str, *rest: str) -> None:
         print("ready", flush=True)
         for n in range(10_000):
             events = studio.write(WriteRequest(prompt=f"Write note {n} about herons"),
-                                  GenerationSettings(max_new_tokens=32, seed=n))
+                                  GenerationSettings(max_new_tokens=16, seed=n))
             for event in events:
                 if isinstance(event, DraftReady):
                     print("recorded", event.draft.generation_id, flush=True)

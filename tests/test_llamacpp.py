@@ -59,12 +59,12 @@ def test_fixed_seed_reproduces_and_other_seed_differs(llama):
 
 @pytest.mark.slow
 def test_a_kept_prompt_gives_the_same_draft_as_a_computed_one(llama, model_cache):
-    notes = "The harbour wakes before dawn, when the boats slip out past the lighthouse. " * 20
+    notes = "The harbour wakes before dawn, when the boats slip out past the lighthouse. " * 10
     def messages(ask):
         return [{"role": "system", "content": "You are a careful writer."},
                 {"role": "user", "content": f"{notes}\n{ask}"}]
     def run(generator, ask, seed):
-        settings = GenerationSettings(max_new_tokens=32, temperature=0.8, seed=seed)
+        settings = GenerationSettings(max_new_tokens=16, temperature=0.8, seed=seed)
         return "".join(generator.stream(messages(ask), settings))
     computed = {ask: run(LlamaCppGenerator("", cache_dir=model_cache), ask, 7)
                 for ask in ("Write about boats.", "Write about gulls.")}
