@@ -320,8 +320,9 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-@pytest.fixture
-def page():
+@pytest.fixture(scope="module")
+def chromium():
+    """Debian's Chromium, started once per test file (each test gets fresh contexts of it)."""
     if not os.path.exists(CHROMIUM):
         if os.environ.get("CI"):
             pytest.fail("CI must run the browser tests: install Debian's chromium (.ci/run does)")
@@ -330,9 +331,18 @@ def page():
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        yield page
+        yield browser
         browser.close()
+
+
+@pytest.fixture
+def page(chromium):
+    """A page in a fresh browser context (no cookies or storage from other tests); every
+    context the test opens is closed after it."""
+    page = chromium.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    yield page
+    for context in chromium.contexts:
+        context.close()
 
 
 @pytest.fixture(scope="session")
