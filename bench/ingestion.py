@@ -12,6 +12,11 @@ int8 model, ``--engine torch`` to embed in torch instead of ONNX Runtime.
 Adds the input through ``KnowledgeBase.add_files`` (read, chunk, embed, write SQL + FTS,
 update FAISS), then calls the embedder's ``encode()`` alone on exactly the texts that were
 embedded. The ratio says how much of ingestion is the model (1.0 = nothing else costs).
+
+It also prints the arithmetic ceiling for those chunks: the packaged model's FLOPs per chunk
+(its own tokenizer and config: projections, feed-forward, attention scores) against the peak
+fp32 rate of the cores (AVX2 + FMA: 2 FMA units x 8 lanes x 2 FLOP a cycle, the clock from
+/proc/cpuinfo). No engine embeds faster than that at equal, fp32 vectors.
 """
 
 from __future__ import annotations
@@ -51,6 +56,26 @@ def book_pdf(text: str, pages: int, path: Path) -> Path:
                 pdf.text(15, 18 + row * 4.2, line)
     pdf.output(str(path))
     return path
+
+
+def arithmetic_ceiling(texts: list[str]) -> tuple[float, float, float, float]:
+    """(mean tokens, GFLOP a chunk, peak GFLOP/s, chunks/s at peak) for the packaged model."""
+    import psutil
+    from tokenizers import Tokenizer
+
+    from knowledge.embedding import packaged_model_path
+
+    folder = packaged_model_path()
+    config = json.loads((folder / "config.json").read_text())
+    limit = json.loads((folder / "sentence_bert_config.json").read_text()).get("max_seq_length", 256)
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    tokenizer.enable_truncation(max_length=limit)
+    lengths = [len(e.ids) for e in tokenizer.encode_batch(texts)]
+    h, f, layers = config["hidden_size"], config["intermediate_size"], config["num_hidden_layers"]
+    flops = sum(layers * (2 * n * (4 * h * h + 2 * h * f) + 4 * n * n * h) for n in lengths) / len(lengths)
+    mhz = max(float(line.split(":")[1]) for line in open("/proc/cpuinfo") if line.startswith("cpu MHz"))
+    peak = (psutil.cpu_count(logical=False) or 1) * 2 * 8 * 2 * mhz * 1e6
+    return sum(lengths) / len(lengths), flops / 1e9, peak / 1e9, peak / flops
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -121,6 +146,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"ingest    {chunks} chunks in {ingest_s:.1f} s = {chunks / ingest_s:.1f} chunks/s")
         print(f"encode()  {len(texts)} texts in {encode_s:.1f} s = {len(texts) / encode_s:.1f} chunks/s")
         print(f"ratio     {(chunks / ingest_s) / (len(texts) / encode_s):.2f} (ingestion / raw encode)")
+        tokens, gflop, peak, ceiling = arithmetic_ceiling(texts)
+        print(f"ceiling   {tokens:.0f} tokens a chunk = {gflop:.2f} GFLOP; fp32 peak {peak:.0f} GFLOP/s "
+              f"-> at most {ceiling:.0f} chunks/s at equal vectors")
         kb.close()
 
 
