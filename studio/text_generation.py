@@ -77,9 +77,12 @@ class GenerationSettings:
             raise StudioError(f"`temperature` must be between 0 and 2 but is {self.temperature}",
                               code="out_of_range", field="temperature", low=0, high=2, value=self.temperature)
         if not 0.0 < self.top_p <= 1.0:
-            raise StudioError(f"`top_p` must be in (0, 1] but is {self.top_p}")
+            raise StudioError(f"`top_p` must be above 0 and at most 1 but is {self.top_p}", code="above_at_most",
+                              field="top_p", low=0, high=1, value=self.top_p)
         if not 1.0 <= self.repetition_penalty <= 2.0:
-            raise StudioError(f"`repetition_penalty` must be between 1 and 2 but is {self.repetition_penalty}")
+            raise StudioError(f"`repetition_penalty` must be between 1 and 2 but is {self.repetition_penalty}",
+                              code="out_of_range", field="repetition_penalty", low=1, high=2,
+                              value=self.repetition_penalty)
         if self.seed is not None and not 0 <= self.seed < 2**32:
             raise StudioError(f"`seed` must be between 0 and 2**32-1 but is {self.seed}",
                               code="out_of_range", field="seed", low=0, high="2**32-1", value=self.seed)

@@ -78,7 +78,7 @@ def _patient_gradio_startup():
                     return True
             except httpx.HTTPError:
                 pass
-            time.sleep(0.5)
+            time.sleep(0.05)
         return False
 
     networking.url_ok = patient

@@ -203,6 +203,21 @@ def test_image_settings_reach_a_chinese_page_in_chinese():
             assert words in raised.value.message
 
 
+def test_sampling_settings_an_api_script_sends_are_named_in_the_pages_language():
+    from studio.text_generation import GenerationSettings
+
+    for settings, english, chinese in (
+            (GenerationSettings(top_p=0), "“top_p” must be above 0 and at most 1 but is 0",
+             "“top_p”必须大于 0 且不超过 1，而不是 0"),
+            (GenerationSettings(repetition_penalty=3), "“repetition_penalty” must be between 1 and 2 but is 3",
+             "“repetition_penalty”必须在 1 到 2 之间，而不是 3")):
+        wrapped = handler(lambda request=None: settings.check(max_new_tokens_limit=1024))
+        for request, words in ((ENGLISH, english), (CHINESE, chinese)):
+            with pytest.raises(gr.Error) as raised:
+                wrapped(request=request)
+            assert words in raised.value.message
+
+
 def test_account_and_model_reasons_reach_a_chinese_page_in_chinese(kb, tiny_generator):
     studio = Studio(kb, tiny_generator, History(kb.engine), Ops())
     writer = Studio(kb, tiny_generator, History(kb.engine), Ops())

@@ -154,6 +154,8 @@ REASONS: dict[str, tuple[str, str]] = {
     "query_empty": ("Type something to search for: the query is empty", "请输入要搜索的内容：搜索词是空的"),
     "out_of_range": ("“{field}” must be between {low} and {high} but is {value}",
                      "“{field}”必须在 {low} 到 {high} 之间，而不是 {value}"),
+    "above_at_most": ("“{field}” must be above {low} and at most {high} but is {value}",
+                      "“{field}”必须大于 {low} 且不超过 {high}，而不是 {value}"),
     "busy": ("The studio is busy with other drafts; try again in a minute.", "工作室正忙于其他草稿；请一分钟后再试。"),
     "no_collection": ("There is no collection called {name!r}", "没有名为 {name!r} 的文集"),
     "unknown_collection": ("Unknown collection: {names}", "未知的文集：{names}"),

@@ -28,9 +28,17 @@ def raw_pdf(objects: dict[int, bytes], root: int = 1) -> bytes:
 
 def pdf_flate_bomb(expanded_mb: int = 700) -> bytes:
     """One page whose content stream inflates to ``expanded_mb`` MB (about 1/1000 on disk)."""
-    packer = zlib.compressobj(9)
+    # Deflating 1.5 GB took 8 s a test. After a full flush the compressor starts afresh, so every
+    # further megabyte compresses to the same bytes: deflate two, repeat the second, and end the
+    # stream with the checksum of the whole (adler32 is cheap to run over it).
     block = b" " * (1 << 20)
-    stream = b"".join(packer.compress(block) for _ in range(expanded_mb)) + packer.flush()
+    packer = zlib.compressobj(9)
+    first = packer.compress(block) + packer.flush(zlib.Z_FULL_FLUSH)
+    again = packer.compress(block) + packer.flush(zlib.Z_FULL_FLUSH)
+    checksum = 1
+    for _ in range(expanded_mb):
+        checksum = zlib.adler32(block, checksum)
+    stream = first + again * (expanded_mb - 1) + packer.flush()[:-4] + struct.pack(">I", checksum)
     return raw_pdf({
         1: b"<< /Type /Catalog /Pages 2 0 R >>",
         2: b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",

@@ -34,7 +34,7 @@ HOSTILE_FILES = [
 def bounded_kb(tmp_path, embedder):
     """A knowledge base with tight parser bounds, so hostile files hit them quickly."""
     kb = KnowledgeBase.open(KnowledgeSettings(data_dir=tmp_path / "data", parse_timeout_s=30,
-                                              parse_memory_mb=1024, max_upload_mb=20),
+                                              parse_memory_mb=256, max_upload_mb=20),
                             embedder=embedder)
     yield kb
     kb.close()
