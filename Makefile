@@ -32,11 +32,12 @@ run: setup
 # Three workers (pytest-xdist) on two cores: the served, browser and subprocess tests wait a
 # good part of the time, and three beat two and four (docs/BENCHMARKS.md, "The test suite's time").
 # Each file runs on one worker, so module fixtures load once; each worker computes on one
-# thread (tests/conftest.py). Run one file by hand with `.venv/bin/python -m pytest tests/test_x.py`.
+# thread (tests/conftest.py). Files are handed out in collection order, which puts the files
+# holding slow tests first (xdist would otherwise order them by how many tests they hold). Run one file by hand with `.venv/bin/python -m pytest tests/test_x.py`.
 TEST_WORKERS ?= 3
 
 test: setup
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 bench-retrieval: setup
 	$(PY) -m bench.retrieval --dataset ../shared/data/ir/cranfield --mode all

@@ -45,8 +45,9 @@ def pytest_collection_modifyitems(config, items):
         config.hook.pytest_deselected(items=skipped)
         gone = set(map(id, skipped))
         items[:] = [item for item in items if id(item) not in gone]
-    # Files holding a ``slow`` test go first: xdist hands out whole files in this order, and a
-    # long file handed out last keeps one worker busy while the others are done.
+    # Files holding a ``slow`` test go first: with `--no-loadscope-reorder` (the Makefile) xdist
+    # hands out whole files in this order, and a long file handed out last keeps one worker
+    # busy while the others are done.
     slow_files = {item.path for item in items if item.get_closest_marker("slow")}
     items.sort(key=lambda item: item.path not in slow_files)  # stable: order within files kept
 
