@@ -61,16 +61,13 @@ def book_pdf(text: str, pages: int, path: Path) -> Path:
 def arithmetic_ceiling(texts: list[str]) -> tuple[float, float, float, float]:
     """(mean tokens, GFLOP a chunk, peak GFLOP/s, chunks/s at peak) for the packaged model."""
     import psutil
-    from tokenizers import Tokenizer
 
     from knowledge.embedding import packaged_model_path
+    from knowledge.onnx_model import tokenizer
 
     folder = packaged_model_path()
     config = json.loads((folder / "config.json").read_text())
-    limit = json.loads((folder / "sentence_bert_config.json").read_text()).get("max_seq_length", 256)
-    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-    tokenizer.enable_truncation(max_length=limit)
-    lengths = [len(e.ids) for e in tokenizer.encode_batch(texts)]
+    lengths = [len(e.ids) for e in tokenizer(folder).encode_batch(texts)]
     h, f, layers = config["hidden_size"], config["intermediate_size"], config["num_hidden_layers"]
     flops = sum(layers * (2 * n * (4 * h * h + 2 * h * f) + 4 * n * n * h) for n in lengths) / len(lengths)
     mhz = max(float(line.split(":")[1]) for line in open("/proc/cpuinfo") if line.startswith("cpu MHz"))

@@ -50,6 +50,17 @@ def supported(folder: Path) -> bool:
             and (folder / "tokenizer.json").is_file())
 
 
+def tokenizer(folder: Path):
+    """``folder``'s own fast tokenizer, truncating where the model does, without padding."""
+    from tokenizers import Tokenizer
+
+    config = json.loads((folder / "sentence_bert_config.json").read_text())
+    loaded = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    loaded.enable_truncation(max_length=int(config.get("max_seq_length", 256)))
+    loaded.no_padding()
+    return loaded
+
+
 def export_path(folder: Path) -> Path:
     """The export of ``folder``'s model, named by a fingerprint of its weights and config."""
     digest = hashlib.sha256()
@@ -105,17 +116,13 @@ class OnnxSentenceModel:
 
     def __init__(self, folder: Path, *, workers: int | None = None):
         import onnxruntime
-        from tokenizers import Tokenizer
 
         path = export_path(folder)
         with _EXPORT_LOCK:
             if not path.is_file():
                 export(folder, path)
-        config = json.loads((folder / "sentence_bert_config.json").read_text())
         self.dim = int(json.loads((folder / "config.json").read_text())["hidden_size"])
-        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        self.tokenizer.enable_truncation(max_length=int(config.get("max_seq_length", 256)))
-        self.tokenizer.no_padding()
+        self.tokenizer = tokenizer(folder)
         options = onnxruntime.SessionOptions()
         # One thread per call: a query leaves the other core to the lexical search, and batches
         # are spread over the cores by ``encode`` instead (no cross-thread sync inside a batch).

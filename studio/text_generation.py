@@ -117,6 +117,15 @@ def packaged_gguf_path() -> Path:
     return Path(list(spec.submodule_search_locations)[0]) / DEFAULT_GGUF_FILE
 
 
+def _from_gguf(gguf: Path):
+    """The tokenizer and (dequantised, float32) model transformers makes of a GGUF file."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    with _gguf_read_once():
+        return (AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name),
+                AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name))
+
+
 @contextlib.contextmanager
 def _gguf_read_once():
     """Convert a GGUF for transformers without reading it three times.
@@ -179,10 +188,7 @@ class TransformersGenerator:
             started = time.perf_counter()
             try:
                 if self._source.endswith(".gguf"):
-                    gguf = Path(self._source)
-                    with _gguf_read_once():
-                        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-                        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+                    tokenizer, model = _from_gguf(Path(self._source))
                     model = model.to(dtype)
                     self.loaded_from = self._source
                 elif self._source:
@@ -194,13 +200,10 @@ class TransformersGenerator:
                     model = AutoModelForCausalLM.from_pretrained(self._cache_folder, dtype=dtype)
                     self.loaded_from = str(self._cache_folder)
                 else:
-                    gguf = packaged_gguf_path()
-                    with _gguf_read_once():
-                        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-                        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+                    tokenizer, model = _from_gguf(packaged_gguf_path())
                     self._write_cache(model, tokenizer)
                     model = model.to(dtype)
-                    self.loaded_from = str(gguf)
+                    self.loaded_from = str(packaged_gguf_path())
             except (OSError, ValueError) as exc:
                 raise ModelUnavailable(
                     f"Text model {self._source or DEFAULT_MODEL_ID!r} could not be loaded: {exc}. "

@@ -13,8 +13,8 @@ def cpu_threads() -> int:
     machine's physical cores (llama.cpp and ONNX Runtime gain nothing from hyper-threads).
 
     Set it lower when the studio shares its machine: llama.cpp's and torch's threads spin while
-    they wait for each other, so more threads than free cores is slower than fewer (the test
-    suite's two workers each take one; torch reads ``OMP_NUM_THREADS`` for its own).
+    they wait for each other, so more threads than free cores is slower than fewer (each test
+    worker takes its share, see tests/conftest.py; torch reads ``OMP_NUM_THREADS`` for its own).
     """
     wanted = os.environ.get("INKSTONE_CPU_THREADS", "").strip()
     if wanted.isdigit() and int(wanted) > 0:
