@@ -317,8 +317,12 @@ def served_studio(request, tmp_path, embedder, tiny_generator, tiny_image_model)
 
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# The last flag: headless Chromium still preloads the address bar's two WebUI pop-ups in a
+# renderer of their own for every browser context (10.2 s of CPU over the everyday-workflow
+# file's eight contexts), for a bar no headless test has (docs/BENCHMARKS.md, "The test suite's time").
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--disable-features=WebUIOmniboxPopup,WebUIOmniboxAimPopup"]
 
 
 @pytest.fixture(scope="module")

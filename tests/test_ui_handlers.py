@@ -141,6 +141,24 @@ def test_rewrite_a_passage_passes_the_selected_passage(handlers):
     assert handlers.studio.history.get(updates[-1][3]).request["source_text"] == ""
 
 
+def test_a_draft_streams_at_a_pace_a_page_can_show(handlers):
+    """A fast model's tokens are gathered into at most ten page updates a second (each one
+    re-sends and re-renders the whole draft); the first words and the finished draft still show."""
+    import time
+
+    from studio.ui.write import STREAM_INTERVAL_S
+
+    began = time.monotonic()
+    updates = list(handlers.write("Write a short note about herons", "article", "", "", [], 200, 0.7, "3",
+                                  "single", request=ENGLISH))
+    elapsed = time.monotonic() - began
+    streamed = [u[0] for u in updates if isinstance(u[0], str) and u[3] == gr.update()]
+    record = handlers.studio.history.get(updates[-1][3])
+    assert len(record.output.split()) > 20  # the tiny model wrote on: many tokens were streamed
+    assert 1 <= len(streamed) <= 2 + elapsed / STREAM_INTERVAL_S
+    assert isinstance(updates[-1][0], str) and updates[-1][5] == record.output  # the finished draft, whole
+
+
 @pytest.mark.parametrize("name, content, english, chinese", [
     ("empty.txt", b"", "is empty (0 bytes)", "文件是空的（0 字节）"),
     ("notes.exe", b"MZ binary", "unsupported file type (.exe)", "不支持的文件类型（.exe）"),

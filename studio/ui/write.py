@@ -63,11 +63,20 @@ def checked_draft(request, d) -> tuple[str, str, str]:
     return page, status, line
 
 
+# A draft being written is shown at most this often. Each update re-sends and re-renders the
+# whole draft, so a fast model (hundreds of tokens a second on a GPU or a connected server)
+# updating per token costs the server and the writer's browser work that grows with the square
+# of the draft's length, for changes no eye can follow. The first words show at once; the
+# finished draft always replaces the last update.
+STREAM_INTERVAL_S = 0.1
+
+
 def stream_events(events, cancel, request):
     """Turn studio events into (draft, sources, status, draft id, cancel, edit text) updates."""
     text, passages, writing = "", [], ""
     lang = language(request)
     began = time.monotonic()
+    shown = 0.0  # when the draft was last shown
 
     def word(kind, value):  # a form, tone or length in the writer's language
         return TEXT[f"{kind}.{value}"][lang] if f"{kind}.{value}" in TEXT else value
@@ -87,6 +96,9 @@ def stream_events(events, cancel, request):
                    cancel, gr.update())
         elif isinstance(event, TextDelta):
             text += event.text
+            if time.monotonic() - shown < STREAM_INTERVAL_S:
+                continue
+            shown = time.monotonic()
             status = writing + say(request, "msg.progress", words=word_count(text),
                                    seconds=round(time.monotonic() - began))
             yield render_streaming(text), gr.update(), status, gr.update(), cancel, gr.update()
