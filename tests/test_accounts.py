@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from knowledge import InvalidQuery, NotFound, UserError
 from studio.accounts import USERS, Accounts, remove_writer
 from studio.history import History
+from tests.api_client import api_client
 
 WRITERS = {"alice": "alice-password", "bob": "bob-password"}
 HERONS = "# Herons\n\nGrey herons hunt fish in shallow water at dawn."
@@ -168,14 +169,14 @@ def test_sessions_end_with_a_new_password_or_a_removed_account(kb):
 @pytest.mark.parametrize("served_studio", [{"users": WRITERS}, {"users": WRITERS, "database": "postgresql"}],
                          indirect=True, ids=["sqlite", "postgresql"])
 def test_writers_are_isolated_through_the_api(served_studio, make_file):
-    from gradio_client import Client, handle_file
+    from gradio_client import handle_file
     from gradio_client.exceptions import AppError
 
     url, _ = served_studio
     with pytest.raises(Exception):
-        Client(url, auth=("alice", "wrong-password"), verbose=False)
-    alice = Client(url, auth=("alice", WRITERS["alice"]), verbose=False)
-    bob = Client(url, auth=("bob", WRITERS["bob"]), verbose=False)
+        api_client(url, auth=("alice", "wrong-password"))
+    alice = api_client(url, auth=("alice", WRITERS["alice"]))
+    bob = api_client(url, auth=("bob", WRITERS["bob"]))
 
     report = alice.predict([handle_file(str(make_file("herons.md", HERONS)))], "alice-notes",
                            api_name="/add_documents")[0]["data"]
@@ -285,11 +286,11 @@ def test_files_are_served_only_to_the_writer_they_belong_to(served_studio, make_
     """Before: any logged-in writer fetched another's images, exports and raw uploads by path,
     and they stayed valid after the draft or document was deleted."""
     import httpx
-    from gradio_client import Client, handle_file
+    from gradio_client import handle_file
 
     url, studio = served_studio
     base = url.rstrip("/")
-    alice = Client(url, auth=("alice", WRITERS["alice"]), verbose=False, download_files=False)
+    alice = api_client(url, auth=("alice", WRITERS["alice"]), download_files=False)
     cookies = {name: _login(url, name, password).cookies for name, password in WRITERS.items()}
 
     def fetch(file_url, name):
@@ -311,7 +312,7 @@ def test_files_are_served_only_to_the_writer_they_belong_to(served_studio, make_
                           files={"files": ("tides.md", TIDES.encode())}).json()[0]
     upload_url = f"{base}/gradio_api/file={uploaded}"
     assert fetch(upload_url, "bob") == 200 and fetch(upload_url, "alice") == 404
-    bob = Client(url, auth=("bob", WRITERS["bob"]), verbose=False)
+    bob = api_client(url, auth=("bob", WRITERS["bob"]))
     bob.predict([handle_file(str(make_file("moon.md", "# Moon\n\nThe moon pulls the tides.")))], "",
                 api_name="/add_documents")
     assert not list(Path(os.environ["GRADIO_TEMP_DIR"]).rglob("moon.md"))

@@ -4,12 +4,12 @@ import re
 
 import pytest
 
+from tests.api_client import api_client
+
 
 @pytest.fixture
 def client(served_studio):
-    from gradio_client import Client
-
-    return Client(served_studio[0], verbose=False)
+    return api_client(served_studio[0])
 
 
 @pytest.mark.parametrize("served_studio", [{}, {"database": "postgresql"}], indirect=True,

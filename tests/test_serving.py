@@ -10,6 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.api_client import api_client
+
 
 class GatedModel:
     """A stand-in text model that writes nothing until the test opens its gate, so requests
@@ -47,12 +49,24 @@ def wait_for(check, timeout=60):
     raise AssertionError("condition not met in time")
 
 
+def test_building_the_page_asks_nobody_for_anything(served_studio, monkeypatch):
+    """Gradio's analytics are off: no version check against PyPI when the page is built, and
+    so no launch report to Gradio's makers either (both follow the one setting)."""
+    from gradio import analytics
+
+    from studio.ui import build_demo
+
+    asked = []
+    monkeypatch.setattr(analytics, "version_check", lambda: asked.append("pypi"))
+    demo = build_demo(served_studio[1])
+    assert demo.analytics_enabled is False and asked == []
+
+
 @pytest.mark.parametrize("served_studio", [{"generator": GATED, "queue_size": 2}], indirect=True)
 def test_waiting_writers_see_their_place_and_a_full_queue_says_so(served_studio):
-    from gradio_client import Client
     from gradio_client.utils import Status
 
-    client = Client(served_studio[0], verbose=False)
+    client = api_client(served_studio[0])
     GATED.gate.clear()
     try:
         running = client.submit(*WRITE, api_name="/write")

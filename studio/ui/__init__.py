@@ -86,7 +86,9 @@ def build_demo(studio: Studio) -> gr.Blocks:
 
     # --- layout -----------------------------------------------------------------------------
 
-    with gr.Blocks(title="Inkstone") as demo:
+    # analytics off: Gradio would otherwise ask PyPI for its latest version each time a page is
+    # built and report every launch to its makers; a writer's studio sends nothing anywhere.
+    with gr.Blocks(title="Inkstone", analytics_enabled=False) as demo:
         # A component (not gr.State) so API scripts get the id back from /write as a number and can
         # pass it on; hidden, because Gradio shows an empty number field as 0: the page shows
         # draft_label, which stays empty until there is a draft.

@@ -10,6 +10,7 @@ import pytest
 from documents import zip_bomb_docx
 from hostile import docx_claiming, docx_entity_bomb, pdf_circular_pages, pdf_deeply_nested, pdf_flate_bomb
 from knowledge import KnowledgeBase, KnowledgeSettings
+from tests.api_client import api_client
 
 HOSTILE_FILES = [
     # name, content, what the report must say
@@ -128,10 +129,9 @@ def test_the_parser_bound_holds_in_a_separate_process_and_the_studio_stays_up(bo
     (lambda c: c.predict(10**12, "rewrite", "", 16, 0.7, api_name="/revise"), "no generation"),
 ])
 def test_requests_out_of_range_get_a_clear_message_and_the_studio_stays_up(served_studio, call, message):
-    from gradio_client import Client
     from gradio_client.exceptions import AppError
 
-    client = Client(served_studio[0], verbose=False)
+    client = api_client(served_studio[0])
     with pytest.raises(AppError, match=message):
         call(client)
     assert client.predict(api_name="/system_status")[0]["database"]  # still answering
