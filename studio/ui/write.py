@@ -96,11 +96,11 @@ def stream_events(events, cancel, request):
                    cancel, gr.update())
         elif isinstance(event, TextDelta):
             text += event.text
-            if time.monotonic() - shown < STREAM_INTERVAL_S:
+            now = time.monotonic()
+            if now - shown < STREAM_INTERVAL_S:
                 continue
-            shown = time.monotonic()
-            status = writing + say(request, "msg.progress", words=word_count(text),
-                                   seconds=round(time.monotonic() - began))
+            shown = now
+            status = writing + say(request, "msg.progress", words=word_count(text), seconds=round(now - began))
             yield render_streaming(text), gr.update(), status, gr.update(), cancel, gr.update()
         elif isinstance(event, DraftReady):
             d = event.draft

@@ -33,8 +33,8 @@ def test_hostile_text_is_shown_as_text_everywhere(page, served_studio, make_file
     page.goto(url)
 
     page.get_by_role("tab", name="Knowledge").click()
-    # the page has loaded its tables (and the collection the search is scoped to) before searching:
-    # a search sent sooner was lost once on a loaded machine
+    # the page has loaded its tables before the search: one sent sooner was lost once, on a
+    # loaded machine (the results table stayed empty for 30 s)
     expect(page.get_by_label("Documents")).to_contain_text('<img src=x onerror="window.__pwned=9">.md',
                                                            timeout=30_000)
     page.get_by_label("Search your material").fill("herons hunt fish")
